@@ -18,6 +18,8 @@ import { join, resolve } from 'node:path';
 import wabtInit from 'wabt';
 import * as lenet from '../generated/lenet5/wasm.ts';
 import * as resnet from '../generated/resnet_small/wasm.ts';
+import * as seed from '../generated/seed_problem/wasm.ts';
+import { SPLIT_KERNELS as SEED_SPLIT } from '../generated/seed_problem/wasm/kernels.ts';
 import { MODULES as LENET_MODULES } from '../generated/lenet5/wasm/kernels.ts';
 import { createHeap } from '../generated/lenet5/wasm/runtime.ts';
 import { createPool, sharedImport } from '../generated/lenet5/wasm/threads.ts';
@@ -105,6 +107,18 @@ describe('the pool', () => {
   it('refuses a thread count out of range', () => {
     expect(() => lenet.createWasmModel({ threads: 0 })).toThrow(/options\.threads must be an integer from 1 to 64, got 0/);
     expect(() => lenet.createWasmModel({ threads: 1.5 })).toThrow(RangeError);
+  });
+
+  // the seed problem's kernels are all too small to cut: threads: 2 starts no worker and says so
+  it('a model with no cut kernel runs on the calling thread alone, whatever threads says', async () => {
+    expect(SEED_SPLIT).toEqual([]);
+    const model = await seed.createWasmModelAsync({ seed: 1, threads: 2 });
+    const one = seed.createWasmModel({ seed: 1 });
+    expect(model.threads).toBe(1);
+    expect(model.chunksRun()).toEqual([]);
+    const x = Float32Array.from({ length: numel(seed.plan.inShape) }, (_, i) => Math.sin(i));
+    expect(Array.from(model.forward(x))).toEqual(Array.from(one.forward(x)));
+    model.dispose();
   });
 
   it('dispose ends the workers; the model goes on, on the calling thread alone', async () => {

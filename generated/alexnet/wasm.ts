@@ -702,7 +702,7 @@ export interface WasmModelOptions extends ModelOptions {
 
 /** the model on WebAssembly kernels: createModel's API, and its threads */
 export interface WasmModel extends Model {
-  /** threads running the kernels, the calling one included */
+  /** threads running the kernels, the calling one included (1 where no kernel of the model is cut into chunks, whatever options.threads said) */
   readonly threads: number;
   /** resolves once every worker thread has started (until then the started ones share the work), or once dispose() ended them */
   readonly ready: Promise<void>;
@@ -715,9 +715,11 @@ export interface WasmModel extends Model {
 export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) throw new RangeError(`alexnet.createWasmModel: options.threads must be an integer from 1 to ${MAX_THREADS}, got ${typeof threads === 'string' ? JSON.stringify(threads) : String(threads)}`);
-  // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads when threads > 1)
-  const heap = createHeap(2219377984, 4000, threads > 1);
-  const pool = threads > 1 ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
+  // worker threads only where some kernel is cut into chunks (a model of small kernels runs them all whole on the calling thread)
+  const workers = threads > 1 && SPLIT_KERNELS.length > 0;
+  // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads, if any)
+  const heap = createHeap(2219377984, 4000, workers);
+  const pool = workers ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
   const { conv11x11_s4_p2_3x224x224_to_64_fwd_pack, conv11x11_s4_p2_3x224x224_to_64_fwd_direct, conv11x11_s4_p2_3x224x224_to_64_fwd_direct_rows, conv11x11_s4_p2_3x224x224_to_64_fwd_direct_cols, conv11x11_s4_p2_3x224x224_to_64_dw_direct, conv11x11_s4_p2_3x224x224_to_64_dw_direct_t2, conv11x11_s4_p2_3x224x224_to_64_db, conv11x11_s4_p2_3x224x224_to_64_dx_im2row_gemm, conv11x11_s4_p2_3x224x224_to_64_dx_im2row_col2im, relu_64x55x55_fwd, relu_64x55x55_dx, maxpool3x3_s2_64x55x55_fwd, maxpool3x3_s2_64x55x55_dx, conv5x5_p2_64x27x27_to_192_fwd_pack, conv5x5_p2_64x27x27_to_192_fwd_direct, conv5x5_p2_64x27x27_to_192_fwd_direct_rows, conv5x5_p2_64x27x27_to_192_fwd_direct_cols, conv5x5_p2_64x27x27_to_192_dw_im2row_cols, conv5x5_p2_64x27x27_to_192_dw_im2row_gemm, conv5x5_p2_64x27x27_to_192_db, conv5x5_p2_64x27x27_to_192_dx_pack, conv5x5_p2_64x27x27_to_192_dx_direct, conv5x5_p2_64x27x27_to_192_dx_direct_rows, conv5x5_p2_64x27x27_to_192_dx_direct_cols, relu_192x27x27_fwd, relu_192x27x27_dx, maxpool3x3_s2_192x27x27_fwd, maxpool3x3_s2_192x27x27_dx, conv3x3_p1_192x13x13_to_384_fwd_pack, conv3x3_p1_192x13x13_to_384_fwd_direct, conv3x3_p1_192x13x13_to_384_fwd_direct_rows, conv3x3_p1_192x13x13_to_384_fwd_direct_cols, conv3x3_p1_192x13x13_to_384_dw_im2row_cols, conv3x3_p1_192x13x13_to_384_dw_im2row_gemm, conv3x3_p1_192x13x13_to_384_db, conv3x3_p1_192x13x13_to_384_dx_pack, conv3x3_p1_192x13x13_to_384_dx_direct, conv3x3_p1_192x13x13_to_384_dx_direct_rows, conv3x3_p1_192x13x13_to_384_dx_direct_cols, relu_384x13x13_fwd, relu_384x13x13_dx, conv3x3_p1_384x13x13_to_256_fwd_pack, conv3x3_p1_384x13x13_to_256_fwd_direct, conv3x3_p1_384x13x13_to_256_fwd_direct_rows, conv3x3_p1_384x13x13_to_256_fwd_direct_cols, conv3x3_p1_384x13x13_to_256_dw_im2row_cols, conv3x3_p1_384x13x13_to_256_dw_im2row_gemm, conv3x3_p1_384x13x13_to_256_db, conv3x3_p1_384x13x13_to_256_dx_pack, conv3x3_p1_384x13x13_to_256_dx_direct, conv3x3_p1_384x13x13_to_256_dx_direct_rows, conv3x3_p1_384x13x13_to_256_dx_direct_cols, relu_256x13x13_fwd, relu_256x13x13_dx, conv3x3_p1_256x13x13_to_256_fwd_pack, conv3x3_p1_256x13x13_to_256_fwd_direct, conv3x3_p1_256x13x13_to_256_fwd_direct_rows, conv3x3_p1_256x13x13_to_256_fwd_direct_cols, conv3x3_p1_256x13x13_to_256_dw_im2row_cols, conv3x3_p1_256x13x13_to_256_dw_im2row_gemm, conv3x3_p1_256x13x13_to_256_db, conv3x3_p1_256x13x13_to_256_dx_pack, conv3x3_p1_256x13x13_to_256_dx_direct, conv3x3_p1_256x13x13_to_256_dx_direct_rows, conv3x3_p1_256x13x13_to_256_dx_direct_cols, maxpool3x3_s2_256x13x13_fwd, maxpool3x3_s2_256x13x13_dx, dropout_p0p5_l14_9216_fwd_train, dropout_p0p5_l14_9216_dx_train, dropout_9216_fwd_eval, dropout_9216_dx_eval, linear_9216_to_4096_fwd, linear_9216_to_4096_dw, linear_9216_to_4096_db, linear_9216_to_4096_dx, relu_4096_fwd, relu_4096_dx, dropout_p0p5_l17_4096_fwd_train, dropout_p0p5_l17_4096_dx_train, dropout_4096_fwd_eval, dropout_4096_dx_eval, linear_4096_to_4096_fwd, linear_4096_to_4096_dw, linear_4096_to_4096_db, linear_4096_to_4096_dx, linear_4096_to_1000_fwd, linear_4096_to_1000_dw, linear_4096_to_1000_db, linear_4096_to_1000_dx, softmax_xent_1x1000, sgd_61100840, sgd_momentum_61100840, adam_61100840, adam_amsgrad_61100840 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('alexnet.createWasmModel', 'options.seed', seed);
@@ -1253,7 +1255,7 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   }
 
   const model: WasmModel = Object.freeze({
-    threads,
+    threads: pool ? threads : 1,
     ready: pool ? pool.ready : Promise.resolve(),
     chunksRun: () => (pool ? pool.chunksRun() : []),
     dispose: () => pool?.dispose(),

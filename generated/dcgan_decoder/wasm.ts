@@ -312,7 +312,7 @@ export interface WasmModelOptions extends ModelOptions {
 
 /** the model on WebAssembly kernels: createModel's API, and its threads */
 export interface WasmModel extends Model {
-  /** threads running the kernels, the calling one included */
+  /** threads running the kernels, the calling one included (1 where no kernel of the model is cut into chunks, whatever options.threads said) */
   readonly threads: number;
   /** resolves once every worker thread has started (until then the started ones share the work), or once dispose() ended them */
   readonly ready: Promise<void>;
@@ -325,9 +325,11 @@ export interface WasmModel extends Model {
 export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) throw new RangeError(`dcgan_decoder.createWasmModel: options.threads must be an integer from 1 to ${MAX_THREADS}, got ${typeof threads === 'string' ? JSON.stringify(threads) : String(threads)}`);
-  // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads when threads > 1)
-  const heap = createHeap(965248, 49152, threads > 1);
-  const pool = threads > 1 ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
+  // worker threads only where some kernel is cut into chunks (a model of small kernels runs them all whole on the calling thread)
+  const workers = threads > 1 && SPLIT_KERNELS.length > 0;
+  // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads, if any)
+  const heap = createHeap(965248, 49152, workers);
+  const pool = workers ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
   const { convt4x4_s2_p1_16x4x4_to_8_fwd_pack, convt4x4_s2_p1_16x4x4_to_8_nobias_fwd_direct_cols, convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols, convt4x4_s2_p1_16x4x4_to_8_dw_im2row_gemm, convt4x4_s2_p1_16x4x4_to_8_dx_pack, convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols, relu_8x8x8_fwd, relu_8x8x8_dx, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_pack, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_cols, convt3x3_s2_p1_op1_8x8x8_to_4_dw_im2row_cols, convt3x3_s2_p1_op1_8x8x8_to_4_dw_im2row_gemm, convt3x3_s2_p1_op1_8x8x8_to_4_db, convt3x3_s2_p1_op1_8x8x8_to_4_dx_pack, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_cols, relu_4x16x16_fwd, relu_4x16x16_dx, upsample_bilinear2x2_4x16x16_fwd, upsample_bilinear2x2_4x16x16_dx, conv3x3_p1_4x32x32_to_3_fwd_direct, conv3x3_p1_4x32x32_to_3_fwd_direct_rows, conv3x3_p1_4x32x32_to_3_fwd_direct_cols, conv3x3_p1_4x32x32_to_3_dw_im2row_cols, conv3x3_p1_4x32x32_to_3_dw_im2row_gemm, conv3x3_p1_4x32x32_to_3_db, conv3x3_p1_4x32x32_to_3_dx_pack, conv3x3_p1_4x32x32_to_3_dx_direct, conv3x3_p1_4x32x32_to_3_dx_direct_rows, conv3x3_p1_4x32x32_to_3_dx_direct_cols, sgd_2451, sgd_momentum_2451, adam_2451, adam_amsgrad_2451 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('dcgan_decoder.createWasmModel', 'options.seed', seed);
@@ -562,7 +564,7 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   }
 
   const model: WasmModel = Object.freeze({
-    threads,
+    threads: pool ? threads : 1,
     ready: pool ? pool.ready : Promise.resolve(),
     chunksRun: () => (pool ? pool.chunksRun() : []),
     dispose: () => pool?.dispose(),

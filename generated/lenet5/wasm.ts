@@ -430,7 +430,7 @@ export interface WasmModelOptions extends ModelOptions {
 
 /** the model on WebAssembly kernels: createModel's API, and its threads */
 export interface WasmModel extends Model {
-  /** threads running the kernels, the calling one included */
+  /** threads running the kernels, the calling one included (1 where no kernel of the model is cut into chunks, whatever options.threads said) */
   readonly threads: number;
   /** resolves once every worker thread has started (until then the started ones share the work), or once dispose() ended them */
   readonly ready: Promise<void>;
@@ -443,9 +443,11 @@ export interface WasmModel extends Model {
 export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) throw new RangeError(`lenet5.createWasmModel: options.threads must be an integer from 1 to ${MAX_THREADS}, got ${typeof threads === 'string' ? JSON.stringify(threads) : String(threads)}`);
-  // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads when threads > 1)
-  const heap = createHeap(8304448, 1280, threads > 1);
-  const pool = threads > 1 ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
+  // worker threads only where some kernel is cut into chunks (a model of small kernels runs them all whole on the calling thread)
+  const workers = threads > 1 && SPLIT_KERNELS.length > 0;
+  // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads, if any)
+  const heap = createHeap(8304448, 1280, workers);
+  const pool = workers ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
   const { conv5x5_p2_1x28x28_to_6_fwd_pack, conv5x5_p2_1x28x28_to_6_fwd_direct, conv5x5_p2_1x28x28_to_6_fwd_direct_rows, conv5x5_p2_1x28x28_to_6_fwd_direct_cols, conv5x5_p2_1x28x28_to_6_dw_direct, conv5x5_p2_1x28x28_to_6_db, conv5x5_p2_1x28x28_to_6_dx_direct, conv5x5_p2_1x28x28_to_6_dx_direct_rows, conv5x5_p2_1x28x28_to_6_dx_direct_cols, relu_6x28x28_fwd, relu_6x28x28_dx, maxpool2x2_s2_6x28x28_fwd, maxpool2x2_s2_6x28x28_dx, conv5x5_6x14x14_to_16_fwd_pack, conv5x5_6x14x14_to_16_fwd_direct, conv5x5_6x14x14_to_16_fwd_direct_cols, conv5x5_6x14x14_to_16_dw_im2row_cols, conv5x5_6x14x14_to_16_dw_im2row_gemm, conv5x5_6x14x14_to_16_db, conv5x5_6x14x14_to_16_dx_pack, conv5x5_6x14x14_to_16_dx_direct, conv5x5_6x14x14_to_16_dx_direct_rows, conv5x5_6x14x14_to_16_dx_direct_cols, relu_16x10x10_fwd, relu_16x10x10_dx, maxpool2x2_s2_16x10x10_fwd, maxpool2x2_s2_16x10x10_dx, linear_400_to_120_fwd, linear_400_to_120_dw, linear_400_to_120_db, linear_400_to_120_dx, relu_120_fwd, relu_120_dx, linear_120_to_84_fwd, linear_120_to_84_dw, linear_120_to_84_db, linear_120_to_84_dx, relu_84_fwd, relu_84_dx, linear_84_to_10_fwd, linear_84_to_10_dw, linear_84_to_10_db, linear_84_to_10_dx, softmax_xent_32x10, sgd_61706, sgd_momentum_61706, adam_61706, adam_amsgrad_61706 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('lenet5.createWasmModel', 'options.seed', seed);
@@ -784,7 +786,7 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   }
 
   const model: WasmModel = Object.freeze({
-    threads,
+    threads: pool ? threads : 1,
     ready: pool ? pool.ready : Promise.resolve(),
     chunksRun: () => (pool ? pool.chunksRun() : []),
     dispose: () => pool?.dispose(),

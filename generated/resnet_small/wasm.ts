@@ -983,7 +983,7 @@ export interface WasmModelOptions extends ModelOptions {
 
 /** the model on WebAssembly kernels: createModel's API, and its threads */
 export interface WasmModel extends Model {
-  /** threads running the kernels, the calling one included */
+  /** threads running the kernels, the calling one included (1 where no kernel of the model is cut into chunks, whatever options.threads said) */
   readonly threads: number;
   /** resolves once every worker thread has started (until then the started ones share the work), or once dispose() ended them */
   readonly ready: Promise<void>;
@@ -996,9 +996,11 @@ export interface WasmModel extends Model {
 export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) throw new RangeError(`resnet_small.createWasmModel: options.threads must be an integer from 1 to ${MAX_THREADS}, got ${typeof threads === 'string' ? JSON.stringify(threads) : String(threads)}`);
-  // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads when threads > 1)
-  const heap = createHeap(20075648, 1280, threads > 1);
-  const pool = threads > 1 ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
+  // worker threads only where some kernel is cut into chunks (a model of small kernels runs them all whole on the calling thread)
+  const workers = threads > 1 && SPLIT_KERNELS.length > 0;
+  // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads, if any)
+  const heap = createHeap(20075648, 1280, workers);
+  const pool = workers ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
   const { conv3x3_s2_p1_1x28x28_to_16_fwd_pack, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_rows, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_cols, conv3x3_s2_p1_1x28x28_to_16_dw_direct, conv3x3_s2_p1_1x28x28_to_16_dx_direct, conv3x3_s2_p1_1x28x28_to_16_dx_direct_rows, conv3x3_s2_p1_1x28x28_to_16_dx_direct_cols, bn2d_16x14x14_fwd_train, bn2d_16x14x14_dwb_train, bn2d_16x14x14_dx_train, bn2d_16x14x14_fwd_eval, bn2d_16x14x14_dwb_eval, bn2d_16x14x14_dx_eval, relu_16x14x14_fwd, relu_16x14x14_dx, conv3x3_p1_16x14x14_to_16_fwd_pack, conv3x3_p1_16x14x14_to_16_nobias_fwd_direct, conv3x3_p1_16x14x14_to_16_nobias_fwd_direct_rows, conv3x3_p1_16x14x14_to_16_nobias_fwd_direct_cols, conv3x3_p1_16x14x14_to_16_dw_im2row_cols, conv3x3_p1_16x14x14_to_16_dw_im2row_gemm, conv3x3_p1_16x14x14_to_16_dx_pack, conv3x3_p1_16x14x14_to_16_dx_direct, conv3x3_p1_16x14x14_to_16_dx_direct_rows, conv3x3_p1_16x14x14_to_16_dx_direct_cols, add2_16x14x14_fwd, conv3x3_s2_p1_16x14x14_to_32_fwd_pack, conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct, conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct_rows, conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct_cols, conv3x3_s2_p1_16x14x14_to_32_dw_im2row_cols, conv3x3_s2_p1_16x14x14_to_32_dw_im2row_gemm, conv3x3_s2_p1_16x14x14_to_32_dx_pack, conv3x3_s2_p1_16x14x14_to_32_dx_direct, conv3x3_s2_p1_16x14x14_to_32_dx_direct_rows, conv3x3_s2_p1_16x14x14_to_32_dx_direct_cols, bn2d_32x7x7_fwd_train, bn2d_32x7x7_dwb_train, bn2d_32x7x7_dx_train, bn2d_32x7x7_fwd_eval, bn2d_32x7x7_dwb_eval, bn2d_32x7x7_dx_eval, relu_32x7x7_fwd, relu_32x7x7_dx, conv3x3_p1_32x7x7_to_32_fwd_pack, conv3x3_p1_32x7x7_to_32_nobias_fwd_direct, conv3x3_p1_32x7x7_to_32_nobias_fwd_direct_rows, conv3x3_p1_32x7x7_to_32_nobias_fwd_direct_cols, conv3x3_p1_32x7x7_to_32_dw_im2row_cols, conv3x3_p1_32x7x7_to_32_dw_im2row_gemm, conv3x3_p1_32x7x7_to_32_dx_pack, conv3x3_p1_32x7x7_to_32_dx_direct, conv3x3_p1_32x7x7_to_32_dx_direct_rows, conv3x3_p1_32x7x7_to_32_dx_direct_cols, conv1x1_s2_16x14x14_to_32_fwd_pack, conv1x1_s2_16x14x14_to_32_nobias_fwd_direct, conv1x1_s2_16x14x14_to_32_nobias_fwd_direct_cols, conv1x1_s2_16x14x14_to_32_dw_im2row_cols, conv1x1_s2_16x14x14_to_32_dw_im2row_gemm, conv1x1_s2_16x14x14_to_32_dx_pack, conv1x1_s2_16x14x14_to_32_dx_direct, conv1x1_s2_16x14x14_to_32_dx_direct_cols, add2_32x7x7_fwd, global_avgpool_32x7x7_fwd, global_avgpool_32x7x7_dx, linear_32_to_10_fwd, linear_32_to_10_dw, linear_32_to_10_db, linear_32_to_10_dx, gradsum2_16x14x14, gradsum2_32x7x7, softmax_xent_32x10, sgd_38266, sgd_momentum_38266, adam_38266, adam_amsgrad_38266 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('resnet_small.createWasmModel', 'options.seed', seed);
@@ -1865,7 +1867,7 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   }
 
   const model: WasmModel = Object.freeze({
-    threads,
+    threads: pool ? threads : 1,
     ready: pool ? pool.ready : Promise.resolve(),
     chunksRun: () => (pool ? pool.chunksRun() : []),
     dispose: () => pool?.dispose(),

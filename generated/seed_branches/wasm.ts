@@ -369,7 +369,7 @@ export interface WasmModelOptions extends ModelOptions {
 
 /** the model on WebAssembly kernels: createModel's API, and its threads */
 export interface WasmModel extends Model {
-  /** threads running the kernels, the calling one included */
+  /** threads running the kernels, the calling one included (1 where no kernel of the model is cut into chunks, whatever options.threads said) */
   readonly threads: number;
   /** resolves once every worker thread has started (until then the started ones share the work), or once dispose() ended them */
   readonly ready: Promise<void>;
@@ -382,9 +382,11 @@ export interface WasmModel extends Model {
 export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) throw new RangeError(`seed_branches.createWasmModel: options.threads must be an integer from 1 to ${MAX_THREADS}, got ${typeof threads === 'string' ? JSON.stringify(threads) : String(threads)}`);
-  // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads when threads > 1)
-  const heap = createHeap(1424, 8, threads > 1);
-  const pool = threads > 1 ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
+  // worker threads only where some kernel is cut into chunks (a model of small kernels runs them all whole on the calling thread)
+  const workers = threads > 1 && SPLIT_KERNELS.length > 0;
+  // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads, if any)
+  const heap = createHeap(1424, 8, workers);
+  const pool = workers ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
   const { conv3x3_1x4x4_to_1_nobias_fwd_direct_cols, conv3x3_1x4x4_to_1_dw_direct, conv3x3_1x4x4_to_1_dx_direct_cols, relu_1x2x2_fwd, relu_1x2x2_dx, maxpool2x2_s2_1x2x2_fwd, maxpool2x2_s2_1x2x2_dx, concat_c1_c1_1x1_fwd0, concat_c1_c1_1x1_fwd1, concat_c1_c1_1x1_dx0, concat_c1_c1_1x1_dx1, linear_2_to_2_nobias_fwd, linear_2_to_2_nobias_dw, linear_2_to_2_nobias_dx, gradsum2_1x4x4, softmax_xent_1x2, sgd_22, sgd_momentum_22, adam_22, adam_amsgrad_22 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('seed_branches.createWasmModel', 'options.seed', seed);
@@ -640,7 +642,7 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   }
 
   const model: WasmModel = Object.freeze({
-    threads,
+    threads: pool ? threads : 1,
     ready: pool ? pool.ready : Promise.resolve(),
     chunksRun: () => (pool ? pool.chunksRun() : []),
     dispose: () => pool?.dispose(),

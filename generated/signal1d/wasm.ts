@@ -446,7 +446,7 @@ export interface WasmModelOptions extends ModelOptions {
 
 /** the model on WebAssembly kernels: createModel's API, and its threads */
 export interface WasmModel extends Model {
-  /** threads running the kernels, the calling one included */
+  /** threads running the kernels, the calling one included (1 where no kernel of the model is cut into chunks, whatever options.threads said) */
   readonly threads: number;
   /** resolves once every worker thread has started (until then the started ones share the work), or once dispose() ended them */
   readonly ready: Promise<void>;
@@ -459,9 +459,11 @@ export interface WasmModel extends Model {
 export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) throw new RangeError(`signal1d.createWasmModel: options.threads must be an integer from 1 to ${MAX_THREADS}, got ${typeof threads === 'string' ? JSON.stringify(threads) : String(threads)}`);
-  // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads when threads > 1)
-  const heap = createHeap(2934432, 192, threads > 1);
-  const pool = threads > 1 ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
+  // worker threads only where some kernel is cut into chunks (a model of small kernels runs them all whole on the calling thread)
+  const workers = threads > 1 && SPLIT_KERNELS.length > 0;
+  // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads, if any)
+  const heap = createHeap(2934432, 192, workers);
+  const pool = workers ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
   const { conv1d_k80_s16_1x16000_to_8_fwd_pack, conv1d_k80_s16_1x16000_to_8_fwd_direct, conv1d_k80_s16_1x16000_to_8_dw_direct, conv1d_k80_s16_1x16000_to_8_db, conv1d_k80_s16_1x16000_to_8_dx_im2row_gemm, conv1d_k80_s16_1x16000_to_8_dx_im2row_col2im, relu_8x996_fwd, relu_8x996_dx, maxpool1d_k4_s4_8x996_fwd, maxpool1d_k4_s4_8x996_dx, conv1d_k3_p1_8x249_to_16_fwd_pack, conv1d_k3_p1_8x249_to_16_fwd_direct, conv1d_k3_p1_8x249_to_16_fwd_direct_cols, conv1d_k3_p1_8x249_to_16_dw_im2row_cols, conv1d_k3_p1_8x249_to_16_dw_im2row_gemm, conv1d_k3_p1_8x249_to_16_db, conv1d_k3_p1_8x249_to_16_dx_pack, conv1d_k3_p1_8x249_to_16_dx_direct, conv1d_k3_p1_8x249_to_16_dx_direct_cols, relu_16x249_fwd, relu_16x249_dx, maxpool1d_k4_s4_16x249_fwd, maxpool1d_k4_s4_16x249_dx, conv1d_k3_p2_d2_16x62_to_32_fwd_pack, conv1d_k3_p2_d2_16x62_to_32_fwd_direct, conv1d_k3_p2_d2_16x62_to_32_fwd_direct_cols, conv1d_k3_p2_d2_16x62_to_32_dw_im2row_cols, conv1d_k3_p2_d2_16x62_to_32_dw_im2row_gemm, conv1d_k3_p2_d2_16x62_to_32_db, conv1d_k3_p2_d2_16x62_to_32_dx_pack, conv1d_k3_p2_d2_16x62_to_32_dx_direct, conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols, relu_32x62_fwd, relu_32x62_dx, global_avgpool_32x62_fwd, global_avgpool_32x62_dx, linear_32_to_12_fwd, linear_32_to_12_dw, linear_32_to_12_db, linear_32_to_12_dx, softmax_xent_4x12, sgd_3012, sgd_momentum_3012, adam_3012, adam_amsgrad_3012 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('signal1d.createWasmModel', 'options.seed', seed);
@@ -785,7 +787,7 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   }
 
   const model: WasmModel = Object.freeze({
-    threads,
+    threads: pool ? threads : 1,
     ready: pool ? pool.ready : Promise.resolve(),
     chunksRun: () => (pool ? pool.chunksRun() : []),
     dispose: () => pool?.dispose(),

@@ -475,7 +475,7 @@ export interface WasmModelOptions extends ModelOptions {
 
 /** the model on WebAssembly kernels: createModel's API, and its threads */
 export interface WasmModel extends Model {
-  /** threads running the kernels, the calling one included */
+  /** threads running the kernels, the calling one included (1 where no kernel of the model is cut into chunks, whatever options.threads said) */
   readonly threads: number;
   /** resolves once every worker thread has started (until then the started ones share the work), or once dispose() ended them */
   readonly ready: Promise<void>;
@@ -488,9 +488,11 @@ export interface WasmModel extends Model {
 export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) throw new RangeError(`signal1d_decoder.createWasmModel: options.threads must be an integer from 1 to ${MAX_THREADS}, got ${typeof threads === 'string' ? JSON.stringify(threads) : String(threads)}`);
-  // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads when threads > 1)
-  const heap = createHeap(158784, 2048, threads > 1);
-  const pool = threads > 1 ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
+  // worker threads only where some kernel is cut into chunks (a model of small kernels runs them all whole on the calling thread)
+  const workers = threads > 1 && SPLIT_KERNELS.length > 0;
+  // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads, if any)
+  const heap = createHeap(158784, 2048, workers);
+  const pool = workers ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
   const { conv1d_k5_p2_2x64_to_8_fwd_pack, conv1d_k5_p2_2x64_to_8_fwd_direct, conv1d_k5_p2_2x64_to_8_fwd_direct_cols, conv1d_k5_p2_2x64_to_8_dw_direct, conv1d_k5_p2_2x64_to_8_db, conv1d_k5_p2_2x64_to_8_dx_direct, conv1d_k5_p2_2x64_to_8_dx_direct_cols, gelu_8x64_fwd, gelu_8x64_dx, avgpool1d_k2_s2_8x64_fwd, avgpool1d_k2_s2_8x64_dx, conv1d_k3_s2_p1_8x32_to_16_fwd_pack, conv1d_k3_s2_p1_8x32_to_16_fwd_direct, conv1d_k3_s2_p1_8x32_to_16_fwd_direct_cols, conv1d_k3_s2_p1_8x32_to_16_dw_im2row_cols, conv1d_k3_s2_p1_8x32_to_16_dw_im2row_gemm, conv1d_k3_s2_p1_8x32_to_16_db, conv1d_k3_s2_p1_8x32_to_16_dx_pack, conv1d_k3_s2_p1_8x32_to_16_dx_direct, conv1d_k3_s2_p1_8x32_to_16_dx_direct_cols, silu_16x16_fwd, silu_16x16_dx, convt1d_k4_s2_p1_16x16_to_8_fwd_pack, convt1d_k4_s2_p1_16x16_to_8_fwd_direct, convt1d_k4_s2_p1_16x16_to_8_fwd_direct_cols, convt1d_k4_s2_p1_16x16_to_8_dw_im2row_cols, convt1d_k4_s2_p1_16x16_to_8_dw_im2row_gemm, convt1d_k4_s2_p1_16x16_to_8_db, convt1d_k4_s2_p1_16x16_to_8_dx_pack, convt1d_k4_s2_p1_16x16_to_8_dx_direct, convt1d_k4_s2_p1_16x16_to_8_dx_direct_cols, leaky_relu_s0p2_8x32_fwd, leaky_relu_s0p2_8x32_dx, convt1d_k4_s2_p1_8x32_to_4_fwd_pack, convt1d_k4_s2_p1_8x32_to_4_fwd_direct, convt1d_k4_s2_p1_8x32_to_4_fwd_direct_cols, convt1d_k4_s2_p1_8x32_to_4_dw_im2row_cols, convt1d_k4_s2_p1_8x32_to_4_dw_im2row_gemm, convt1d_k4_s2_p1_8x32_to_4_db, convt1d_k4_s2_p1_8x32_to_4_dx_pack, convt1d_k4_s2_p1_8x32_to_4_dx_direct, convt1d_k4_s2_p1_8x32_to_4_dx_direct_cols, elu_a1_4x64_fwd, elu_a1_4x64_dx, conv1d_k3_p1_4x64_to_2_fwd_direct, conv1d_k3_p1_4x64_to_2_fwd_direct_cols, conv1d_k3_p1_4x64_to_2_dw_im2row_cols, conv1d_k3_p1_4x64_to_2_dw_im2row_gemm, conv1d_k3_p1_4x64_to_2_db, conv1d_k3_p1_4x64_to_2_dx_pack, conv1d_k3_p1_4x64_to_2_dx_direct, conv1d_k3_p1_4x64_to_2_dx_direct_cols, tanh_2x64_fwd, tanh_2x64_dx, sgd_1166, sgd_momentum_1166, adam_1166, adam_amsgrad_1166 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('signal1d_decoder.createWasmModel', 'options.seed', seed);
@@ -794,7 +796,7 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   }
 
   const model: WasmModel = Object.freeze({
-    threads,
+    threads: pool ? threads : 1,
     ready: pool ? pool.ready : Promise.resolve(),
     chunksRun: () => (pool ? pool.chunksRun() : []),
     dispose: () => pool?.dispose(),

@@ -544,7 +544,7 @@ export interface WasmModelOptions extends ModelOptions {
 
 /** the model on WebAssembly kernels: createModel's API, and its threads */
 export interface WasmModel extends Model {
-  /** threads running the kernels, the calling one included */
+  /** threads running the kernels, the calling one included (1 where no kernel of the model is cut into chunks, whatever options.threads said) */
   readonly threads: number;
   /** resolves once every worker thread has started (until then the started ones share the work), or once dispose() ended them */
   readonly ready: Promise<void>;
@@ -557,9 +557,11 @@ export interface WasmModel extends Model {
 export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) throw new RangeError(`vgg_small.createWasmModel: options.threads must be an integer from 1 to ${MAX_THREADS}, got ${typeof threads === 'string' ? JSON.stringify(threads) : String(threads)}`);
-  // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads when threads > 1)
-  const heap = createHeap(12649856, 320, threads > 1);
-  const pool = threads > 1 ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
+  // worker threads only where some kernel is cut into chunks (a model of small kernels runs them all whole on the calling thread)
+  const workers = threads > 1 && SPLIT_KERNELS.length > 0;
+  // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads, if any)
+  const heap = createHeap(12649856, 320, workers);
+  const pool = workers ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
   const { conv3x3_p1_3x32x32_to_16_fwd_pack, conv3x3_p1_3x32x32_to_16_fwd_direct, conv3x3_p1_3x32x32_to_16_fwd_direct_rows, conv3x3_p1_3x32x32_to_16_fwd_direct_cols, conv3x3_p1_3x32x32_to_16_dw_direct, conv3x3_p1_3x32x32_to_16_db, conv3x3_p1_3x32x32_to_16_dx_direct, conv3x3_p1_3x32x32_to_16_dx_direct_rows, conv3x3_p1_3x32x32_to_16_dx_direct_cols, relu_16x32x32_fwd, relu_16x32x32_dx, conv3x3_p1_16x32x32_to_16_fwd_pack, conv3x3_p1_16x32x32_to_16_fwd_direct, conv3x3_p1_16x32x32_to_16_fwd_direct_rows, conv3x3_p1_16x32x32_to_16_fwd_direct_cols, conv3x3_p1_16x32x32_to_16_dw_im2row_cols, conv3x3_p1_16x32x32_to_16_dw_im2row_gemm, conv3x3_p1_16x32x32_to_16_db, conv3x3_p1_16x32x32_to_16_dx_pack, conv3x3_p1_16x32x32_to_16_dx_direct, conv3x3_p1_16x32x32_to_16_dx_direct_rows, conv3x3_p1_16x32x32_to_16_dx_direct_cols, conv3x3_s2_p1_16x32x32_to_32_fwd_pack, conv3x3_s2_p1_16x32x32_to_32_fwd_direct, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols, conv3x3_s2_p1_16x32x32_to_32_dw_im2row_cols, conv3x3_s2_p1_16x32x32_to_32_dw_im2row_gemm, conv3x3_s2_p1_16x32x32_to_32_db, conv3x3_s2_p1_16x32x32_to_32_dx_pack, conv3x3_s2_p1_16x32x32_to_32_dx_direct, conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows, conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols, relu_32x16x16_fwd, relu_32x16x16_dx, conv3x3_p1_32x16x16_to_32_fwd_pack, conv3x3_p1_32x16x16_to_32_fwd_direct, conv3x3_p1_32x16x16_to_32_fwd_direct_rows, conv3x3_p1_32x16x16_to_32_fwd_direct_cols, conv3x3_p1_32x16x16_to_32_dw_im2row_cols, conv3x3_p1_32x16x16_to_32_dw_im2row_gemm, conv3x3_p1_32x16x16_to_32_db, conv3x3_p1_32x16x16_to_32_dx_pack, conv3x3_p1_32x16x16_to_32_dx_direct, conv3x3_p1_32x16x16_to_32_dx_direct_rows, conv3x3_p1_32x16x16_to_32_dx_direct_cols, maxpool2x2_s2_32x16x16_fwd, maxpool2x2_s2_32x16x16_dx, conv1x1_32x8x8_to_64_fwd_pack, conv1x1_32x8x8_to_64_fwd_direct, conv1x1_32x8x8_to_64_dw_im2row_cols, conv1x1_32x8x8_to_64_dw_im2row_gemm, conv1x1_32x8x8_to_64_db, conv1x1_32x8x8_to_64_dx_pack, conv1x1_32x8x8_to_64_dx_direct, relu_64x8x8_fwd, relu_64x8x8_dx, global_avgpool_64x8x8_fwd, global_avgpool_64x8x8_dx, linear_64_to_10_fwd, linear_64_to_10_dw, linear_64_to_10_db, linear_64_to_10_dx, softmax_xent_8x10, sgd_19418, sgd_momentum_19418, adam_19418, adam_amsgrad_19418 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('vgg_small.createWasmModel', 'options.seed', seed);
@@ -964,7 +966,7 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   }
 
   const model: WasmModel = Object.freeze({
-    threads,
+    threads: pool ? threads : 1,
     ready: pool ? pool.ready : Promise.resolve(),
     chunksRun: () => (pool ? pool.chunksRun() : []),
     dispose: () => pool?.dispose(),

@@ -161,16 +161,18 @@ function wasmModelText(plan: ModelPlan, program: ModelProgram, kernelNames: read
       out.push('export function createWasmModel(options: WasmModelOptions = {}): WasmModel {');
       out.push('  const threads = options.threads ?? 1;');
       out.push(`  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) throw new RangeError(\`${plan.name}.createWasmModel: options.threads must be an integer from 1 to \${MAX_THREADS}, got \${typeof threads === 'string' ? JSON.stringify(threads) : String(threads)}\`);`);
-      out.push('  // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads when threads > 1)');
-      out.push('  const heap = createHeap(HEAP_BYTES, STAGE_BYTES, threads > 1);');
-      out.push('  const pool = threads > 1 ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;');
+      out.push('  // worker threads only where some kernel is cut into chunks (a model of small kernels runs them all whole on the calling thread)');
+      out.push('  const workers = threads > 1 && SPLIT_KERNELS.length > 0;');
+      out.push('  // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads, if any)');
+      out.push('  const heap = createHeap(HEAP_BYTES, STAGE_BYTES, workers);');
+      out.push('  const pool = workers ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;');
       out.push(`  const { ${kernelNames.join(', ')} } = wasmKernels(heap, pool);`);
       continue;
     }
     if (line === '  const model: Model = Object.freeze({') {
       sawModel = true;
       out.push('  const model: WasmModel = Object.freeze({');
-      out.push('    threads,');
+      out.push('    threads: pool ? threads : 1,');
       out.push('    ready: pool ? pool.ready : Promise.resolve(),');
       out.push('    chunksRun: () => (pool ? pool.chunksRun() : []),');
       out.push('    dispose: () => pool?.dispose(),');
@@ -213,7 +215,7 @@ const WASM_MODEL_TYPES = [
   '',
   '/** the model on WebAssembly kernels: createModel\'s API, and its threads */',
   'export interface WasmModel extends Model {',
-  '  /** threads running the kernels, the calling one included */',
+  '  /** threads running the kernels, the calling one included (1 where no kernel of the model is cut into chunks, whatever options.threads said) */',
   '  readonly threads: number;',
   '  /** resolves once every worker thread has started (until then the started ones share the work), or once dispose() ended them */',
   '  readonly ready: Promise<void>;',

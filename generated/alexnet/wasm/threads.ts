@@ -19,6 +19,14 @@
 // started yet claims nothing, so createWasmModel stays synchronous and never waits for one.
 // The caller waits for its job's last chunk with Atomics.wait where it may block (Node's main
 // thread, a worker) and spins on Atomics.load where it may not (a browser's main thread).
+//
+// Every wait spins first (SPINS loads, about 0.1 ms): a training step publishes tens of jobs a
+// few microseconds apart, and a thread woken from Atomics.wait starts tens of microseconds
+// late, which on LeNet's step cost more than the second thread gave. A thread that still finds
+// nothing sleeps, and says so (SLEEPERS, CALLER_SLEEPS), so that a notify (a system call) is made
+// only when someone sleeps: it adds itself, then checks again inside Atomics.wait, and the other
+// side changes the value, then reads the count; with sequentially consistent atomics one of the
+// two sees the other.
 
 import { CONTROL_BYTES, compiledModule, type ModuleBinary, type WasmFn, type WasmHeap } from './runtime.ts';
 
@@ -76,7 +84,11 @@ const ERROR = 9;
 const ERROR_CHUNK = 10;
 const QUIT = 11;
 const MESSAGE_LENGTH = 12;
+const SLEEPERS = 13;
+const CALLER_SLEEPS = 14;
 const COUNTS = 16;
+/** loads a waiting thread spins on before it sleeps (about 0.1 ms) */
+const SPINS = 20000;
 /** the most threads a pool runs (the control block has a chunk counter per thread) */
 export const MAX_THREADS = 64;
 const ARGS_AT = 4 * (COUNTS + MAX_THREADS);
@@ -132,9 +144,13 @@ once(({ memory, modules, kernels, control, index }) => {
           }
         }
       }
-      if (((Atomics.add(ctl, ${DONE}, 1) + 1 - base) | 0) === chunks) Atomics.notify(ctl, ${DONE});
+      if (((Atomics.add(ctl, ${DONE}, 1) + 1 - base) | 0) === chunks && Atomics.load(ctl, ${CALLER_SLEEPS})) Atomics.notify(ctl, ${DONE});
     }
+    for (let s = 0; s < ${SPINS} && Atomics.load(ctl, ${GEN}) === gen; s++);
+    if (Atomics.load(ctl, ${GEN}) !== gen) continue;
+    Atomics.add(ctl, ${SLEEPERS}, 1);
     Atomics.wait(ctl, ${GEN}, gen);
+    Atomics.sub(ctl, ${SLEEPERS}, 1);
   }
   if (node) port.close();
   else self.close();
@@ -306,12 +322,16 @@ export function createPool(heap: WasmHeap, threads: number, modules: Readonly<Re
       values.set(a);
       for (let i = 0; i < 2 * a.length; i++) Atomics.store(argBits, i, bits[i]!);
       Atomics.add(ctl, GEN, 1);
-      Atomics.notify(ctl, GEN);
+      if (Atomics.load(ctl, SLEEPERS)) Atomics.notify(ctl, GEN);
       claimChunks(ctl, message, fn, a, base, chunks, from, to);
-      for (;;) {
+      for (let s = 0; ; s++) {
         const done = Atomics.load(ctl, DONE);
         if (((done - base) | 0) >= chunks) break;
-        if (canBlock) Atomics.wait(ctl, DONE, done);
+        if (canBlock && s >= SPINS) {
+          Atomics.store(ctl, CALLER_SLEEPS, 1);
+          Atomics.wait(ctl, DONE, done);
+          Atomics.store(ctl, CALLER_SLEEPS, 0);
+        }
       }
       const failed = Atomics.load(ctl, ERROR);
       if (failed) {
