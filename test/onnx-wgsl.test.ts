@@ -1,11 +1,10 @@
 // The WGSL target on imported models: build gpu.ts for a fixture, load the imported weights
 // with the GPU model's loadSafetensors, and compare its eval-mode forward with PyTorch's
 // output (test/fixtures/onnx/). Runs on a real adapter (lavapipe in CI); see
-// test/helpers/webgpu.ts for the skip rule. lavapipe's first compile of every shader is what
-// costs, so two fixtures that reach the most layer kinds run by default (the U-Net: concat,
-// conv_transpose2d, bilinear upsampling, sigmoid; the ResNet with batch norm kept: batchnorm2d,
-// add, global_avgpool), and the small softmax_clf for output_softmax (a trailing Softmax kept as
-// eval forward's softmax); ONNX_WGSL_ALL=1 runs every fixture.
+// test/helpers/webgpu.ts for the skip rule. Every fixture runs (about 30 s on lavapipe, most of
+// it the first compile of each shader): between them they reach every layer kind the importer
+// makes, zero_pad2d's unequal pads and output_softmax included. bn_train was exported in
+// training mode: its output uses the batch's statistics, so it is compared in training mode.
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,19 +27,22 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 interface GpuModel {
   loadSafetensors(bytes: Uint8Array): Promise<{ missingKeys: string[]; unexpectedKeys: string[] }>;
   eval(): GpuModel;
+  train(mode?: boolean): GpuModel;
   forward(x: Float32Array): Promise<Float32Array>;
   destroy(): void;
 }
 
-const ALL = ['lenet_view', 'resnet_small_fused', 'resnet_small_bn', 'unet_tiny', 'mobilenet_tiny', 'conv1d_net', 'gelu_dropout', 'softmax_clf'];
-const FIXTURES = process.env.ONNX_WGSL_ALL === '1' ? ALL : ['unet_tiny', 'resnet_small_bn', 'softmax_clf'];
+const FIXTURES = ['lenet_view', 'resnet_small_fused', 'resnet_small_bn', 'unet_tiny', 'mobilenet_tiny', 'conv1d_net', 'gelu_dropout', 'bn_train', 'zeropad_conv', 'zeropad_asym', 'softmax_clf'];
+/** exported with training=TrainingMode.TRAINING (test/onnx-fixtures.test.ts compares it the same way) */
+const TRAINING = new Set(['bn_train']);
 
 interface Fixture { shape: number[]; data: number[] }
 const read = (name: string, file: string): Fixture => JSON.parse(readFileSync(new URL(`./fixtures/onnx/${name}/${file}`, import.meta.url), 'utf8')) as Fixture;
 
 describe('imported models on WebGPU', () => {
   for (const name of FIXTURES) {
-    gpuIt(`${name}: eval forward matches PyTorch`, async () => {
+    const mode = TRAINING.has(name) ? 'training' : 'eval';
+    gpuIt(`${name}: ${mode} forward matches PyTorch`, async () => {
       const imported = importOnnx(new Uint8Array(readFileSync(new URL(`./fixtures/onnx/${name}/model.onnx`, import.meta.url))), { name });
       const plan = planModel(imported.spec, {});
       const dir = join(root, name);
@@ -51,11 +53,11 @@ describe('imported models on WebGPU', () => {
       const x = read(name, 'input.json');
       const ref = read(name, 'output.json');
       // a trailing Softmax is output_softmax: eval-mode forward returns the probabilities itself
-      const y = await model.eval().forward(Float32Array.from(x.data));
+      const y = await (mode === 'training' ? model.train() : model.eval()).forward(Float32Array.from(x.data));
       let worst = 0;
       for (let i = 0; i < y.length; i++) worst = Math.max(worst, Math.abs(y[i]! - ref.data[i]!));
       const big = Math.max(1, ...ref.data.map(Math.abs));
-      console.log(`WGSL ${name}: max|y - torch| ${worst.toExponential(2)}`);
+      console.log(`WGSL ${name} (${mode}): max|y - torch| ${worst.toExponential(2)}`);
       expect(y.length).toBe(ref.data.length);
       expect(worst).toBeLessThanOrEqual(1e-4 * big);
       model.destroy();
