@@ -42,7 +42,7 @@ export interface GpuSchedule {
   readonly kernels: readonly GpuKernelSchedule[];
   /** the linear weights split over bindings, in layer order (src/gpu/split.ts) */
   readonly splits: readonly LinearSplit[];
-  /** the parameter arena's GPU buffers and optimizer chunks (null: no parameters, or an inference build's params only) */
+  /** the parameter arena's GPU buffers and optimizer chunks, laid out whenever the model has parameters, inference builds too (their chunks go unused: they have no optimizer); null without parameters */
   readonly arena: ArenaLayout | null;
   /** the split as text (plan order), for the table */
   readonly splitText: readonly string[];
