@@ -26,7 +26,7 @@ import { kernelModule } from '../wasm/run.ts';
 import { DEFAULT_WASM_SCHEDULE, type WasmSchedule } from '../render/wat.ts';
 import { printWat } from '../wasm/wat-text.ts';
 import { encodeModule } from '../wasm/encode.ts';
-import { relaxSites } from '../wasm/relax.ts';
+import { relaxSites, relaxedModule } from '../wasm/relax.ts';
 import { split, type KernelSplit } from '../wasm/split.ts';
 
 const watHeader = (tsHeader: string): string[] => tsHeader.split('\n').map((l) => l.replace(/^\/\/ ?/, ''));
@@ -70,7 +70,7 @@ export function emitWasmFiles(plan: ModelPlan, program: ModelProgram, schedule: 
     files[`wasm/${m.file}.wat`] = printWat(def);
     const bytes = encodeModule(def);
     // the relaxed-SIMD variant is this binary with its multiply-adds rewritten (src/wasm/relax.ts): their offsets
-    const sites = schedule.simd ? relaxSites(bytes, encodeModule(kernelModule(m.kernels, [], { ...schedule, fma: true }, cut))) : [];
+    const sites = schedule.simd ? relaxSites(bytes, encodeModule(relaxedModule(def))) : [];
     consts.push(`/** wasm/${m.file}.wat, ${bytes.length} bytes */\nconst ${m.id}_wasm = '${Buffer.from(bytes).toString('base64')}';`);
     if (sites.length) consts.push(`/** where its f32x4 multiply-adds start (rewritten to relaxed_madd where relaxed SIMD validates) */\nconst ${m.id}_fma = [${sites.join(', ')}];`);
     insts.push(`  const mod_${m.id} = instantiate('${m.id}', ${m.id}_wasm, heap${sites.length ? `, ${m.id}_fma` : ''});`);

@@ -565,7 +565,7 @@ export const DEFAULT_WASM_SCHEDULE: WasmSchedule = { simd: true };
  */
 export function vecMulAdd(acc: string, fma: boolean): Instr[] {
   if (fma) return [{ op: 'local.get', name: acc }, { op: 'f32x4.relaxed_madd' }, { op: 'nop' }, { op: 'nop' }, { op: 'nop' }];
-  return [{ op: 'f32x4.mul' }, { op: 'local.get', name: acc }, { op: 'f32x4.add' }];
+  return [{ op: 'f32x4.mul', fma: true }, { op: 'local.get', name: acc }, { op: 'f32x4.add' }];
 }
 
 /** the fewest steps of a constant-bound loop worth packing accumulators for */

@@ -9,6 +9,8 @@
 //   mul + add:  fd e6 01 | 20 <local, LEB128> | fd e4 01
 //   relaxed:    20 <local, LEB128> | fd 85 02 | 01 01 01
 
+import type { Instr, ModuleDef } from './instr.ts';
+
 const MUL = [0xfd, 0xe6, 0x01];
 const ADD = [0xfd, 0xe4, 0x01];
 const MADD = [0xfd, 0x85, 0x02];
@@ -52,6 +54,29 @@ export function relaxSites(mulAdd: Uint8Array, relaxed: Uint8Array): number[] {
   const derived = relaxBinary(mulAdd, sites);
   if (!derived.every((b, i) => b === relaxed[i])) throw new Error('relax: the relaxed binary is not the mul + add one with its multiply-adds rewritten');
   return sites;
+}
+
+/**
+ * the module with each multiply-add the renderer marked (f32x4.mul with fma, then local.get acc,
+ * f32x4.add: src/render/wat.ts vecMulAdd) in its relaxed form (local.get acc, relaxed_madd, three
+ * nops), as the renderer writes it under schedule fma: the build encodes this beside the mul + add
+ * module to find the sites (relaxSites checks the two agree byte for byte) without rendering twice
+ */
+export function relaxedModule(m: ModuleDef): ModuleDef {
+  const relax = (body: readonly Instr[]): Instr[] => {
+    const out: Instr[] = [];
+    for (let i = 0; i < body.length; i++) {
+      const ins = body[i]!;
+      const acc = body[i + 1];
+      if (ins.op === 'f32x4.mul' && 'fma' in ins && ins.fma) {
+        if (acc?.op !== 'local.get' || body[i + 2]?.op !== 'f32x4.add') throw new Error('relax: a multiply-add marked fma is not mul, local.get, add');
+        out.push(acc, { op: 'f32x4.relaxed_madd' }, { op: 'nop' }, { op: 'nop' }, { op: 'nop' });
+        i += 2;
+      } else out.push(ins);
+    }
+    return out;
+  };
+  return { ...m, funcs: m.funcs.map((f) => ({ ...f, body: relax(f.body) })) };
 }
 
 /** a module using f32x4.relaxed_madd: valid where the engine has relaxed SIMD */
