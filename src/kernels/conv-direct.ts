@@ -14,10 +14,10 @@
 // taps are an irregular subset of the kernel and each tap carries its own valid range.
 
 import type { Expr, Stmt } from '../ir/types.ts';
-import { accum, add, and, comment, ex, f32, ge, i32, idiv, let_, load, loop, lt, mod, mul, parallel, select, store, v, var_, type E } from '../ir/build.ts';
+import { accum, add, and, comment, ex, f32, ge, i32, idiv, if_, let_, load, loop, lt, mod, mul, parallel, select, store, v, var_, type E } from '../ir/build.ts';
 import type { Axis } from '../plan/conv-axes.ts';
 import type { ConvGeometry } from '../plan/types.ts';
-import { BLOCK_W } from '../plan/schedule.ts';
+import { BLOCK_W, type PixelSchedule } from '../plan/schedule.ts';
 
 export interface GatherSpec {
   readonly batch: number;
@@ -63,6 +63,15 @@ export interface GatherSpec {
   readonly accumulate?: boolean;
   readonly h: Axis;
   readonly wAxis: Axis;
+  /**
+   * the schedule's pixels (default `loops`: the three parts below). `invocations` (GPU):
+   * every output position is one parallel iteration computing one column of `block[0]`
+   * channels, with the reduction channel loop outside the window's taps and each tap
+   * checked where interval analysis says it can leave the input at some position
+   */
+  readonly pixels?: PixelSchedule;
+  /** with pixels `invocations`: taps per axis unrolled; an axis with more (in even steps) runs them as a loop */
+  readonly tapUnroll?: number | null;
 }
 
 /** a direct kernel's parts (see gatherBlocked) */
@@ -118,6 +127,32 @@ export const allOf = (...cs: (E | null)[]): Expr | null => {
   const xs = cs.filter((x): x is E => x !== null);
   return xs.length ? and(...xs) : null;
 };
+
+/** a name part for a tap index: its constant, or the loop's (`k` + axis) */
+const tapName = (k: E, axis: string): string => (typeof k === 'number' ? String(k) : k.k === 'const' ? String(k.v) : `k${axis}`);
+
+/**
+ * the taps of axis `a` at a variable position `t` (pixels as invocations): `body(k, off)`
+ * gets the kernel index and the tap's input offset. Up to `limit` taps are unrolled with
+ * constant k and offsets, each guarded only where interval analysis says it can leave the
+ * input; more (in even steps) run as a loop over the progression, with one range check on
+ * the input coordinate where some tap can leave the input
+ */
+function eachTap(a: Axis, t: E, axis: string, limit: number, body: (k: E, off: E) => Stmt[]): Stmt[] {
+  const step = evenSteps(a.taps);
+  if (a.taps.length <= limit || step === null) {
+    return a.taps.flatMap((tp) => {
+      const cond = tapCond(a, tp, t);
+      return cond === null ? body(tp.k, tp.off) : [if_(cond, body(tp.k, tp.off))];
+    });
+  }
+  const i = `${axis}tap`;
+  const k = add(a.taps[0]!.k, mul(v(i), step.dk));
+  const off = add(a.taps[0]!.off, mul(v(i), step.doff));
+  const at = `i${axis}`;
+  const leaves = a.lo > 0 || a.hi < a.T;
+  return [loop(i, 0, a.taps.length, () => (leaves ? [let_(at, add(mul(t, a.inStep), off)), if_(and(ge(v(at), 0), lt(v(at), a.inSize)), body(k, off))] : body(k, off)))];
+}
 
 /** [start, width] chunks covering [from, to) in steps of `width` (the last may be shorter) */
 function chunks(from: number, to: number, width: number): [number, number][] {
@@ -189,6 +224,11 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
       }
       if (s.bias) body.push(let_(`${pre}bv${o}`, load(s.bias, ix.biasAt(v('g'), o0, o)), 'f32'));
       for (let j = 0; j < bw; j++) body.push(var_(acc(o, j), s.bias ? v(`${pre}bv${o}`) : f32(0)));
+    }
+    if (s.pixels === 'invocations') {
+      body.push(...channelsOuter(th, o0, bo, tw0, (o) => acc(o, 0)));
+      for (let o = 0; o < bo; o++) body.push(store(s.out, outAt(o, 0), v(acc(o, 0))));
+      return body;
     }
     // one short GEMM-like loop over the reduction channels per tap: 4 + 4 loads and 16
     // multiply-adds per iteration, the shape a JIT keeps in registers (a loop body holding
@@ -300,6 +340,33 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
     return body;
   };
 
+  /**
+   * one block's sums in the GPU's order (pixels as invocations, one column at `tw`): the
+   * reduction channel loop outside the window, a tap's row check around its row of taps,
+   * each column tap checked where it can leave the input (eachTap: looped past tapUnroll)
+   */
+  const channelsOuter = (th: Expr, o0: Expr, bo: number, tw: Expr, acc: (o: number) => string): Stmt[] => {
+    if (h.taps.length === 0 || wAxis.taps.length === 0) return [];
+    const limit = s.tapUnroll ?? Infinity;
+    // with one reduced channel the rows of inp and w are the row bases themselves
+    const [xb, wb] = s.redPer > 1 ? ['xb', 'wb'] : ['xrow', 'wrow'];
+    return [
+      let_('wrow', ix.wRow(v('g'), o0)),
+      loop('r', 0, s.redPer, (r) => [
+        ...(s.redPer > 1 ? [let_('xb', ix.inAt(v('xrow'), r, 0, 0, 0)), let_('wb', ix.wAt(v('wrow'), r, 0, 0, 0))] : []),
+        ...eachTap(h, th, 'h', limit, (kh, offH) =>
+          eachTap(wAxis, tw, 'w', limit, (kw, offW) => {
+            const xv = `xv${tapName(kh, 'h')}_${tapName(kw, 'w')}`;
+            return [
+              let_(xv, load(s.inp, ix.inAt(v(xb), 0, offH, tw, offW)), 'f32'),
+              ...Array.from({ length: bo }, (_, o) => accum(acc(o), mul(load(s.w, ix.wAt(v(wb), 0, o, kh, kw)), v(xv)))),
+            ];
+          }),
+        ),
+      ]),
+    ];
+  };
+
   const rowStart = (th: Expr, o0: Expr): Stmt[] => [
     // flat index of out[n, g*outPer + o0, outStart + th*outStep, 0]
     let_('yrow', ix.outRow(v('n'), v('g'), o0, th)),
@@ -359,6 +426,13 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
       ]),
     ];
   };
+  if (s.pixels === 'invocations') {
+    // one part: every (row, column) an invocation, the taps checked inside (channelsOuter)
+    const everyPixel = (o0: Expr, bo: number): Stmt[] => [
+      parallel('th', 0, h.T, (th) => [...rowStart(th, o0), parallel('tw', 0, wAxis.T, (tw) => block(th, allRows, o0, bo, tw, 1))]),
+    ];
+    return { interior: nest(everyPixel), rows: [], cols: [] };
+  }
   return { interior: nest(interior), rows: nest(rows), cols: nest(cols) };
 }
 

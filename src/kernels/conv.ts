@@ -27,7 +27,7 @@ import { packedLength, packedStrides, packWeightStmts } from './conv-pack.ts';
 import { colsScratch, forwardGemm, im2rowForward, im2rowGradInput, im2rowGradWeight, im2rowStmts } from './conv-im2row.ts';
 import { convCost } from '../plan/cost.ts';
 import { scheduleConv, type ConvKernelSchedule, type ConvLayerSchedule } from '../plan/schedule.ts';
-import { gatherGpu, gpuGradWeightStmts } from './conv-gpu.ts';
+import { gpuGradWeightStmts } from './conv-gpu.ts';
 import { tiledGemmStmts } from './gemm.ts';
 
 export { convSizes, isTransposed, transposedToConv, underlyingConv };
@@ -72,7 +72,7 @@ function directPasses(phases: readonly [Axis, Axis][], kk: number, budget: numbe
 const PARTS = ['interior', 'rows', 'cols'] as const;
 
 /** what a direct kernel takes from its schedule: the register block and the unroll budget */
-export type DirectSchedule = Pick<ConvKernelSchedule, 'block' | 'unrollBudget' | 'packed'>;
+export type DirectSchedule = Pick<ConvKernelSchedule, 'block' | 'unrollBudget' | 'packed'> & Partial<Pick<ConvKernelSchedule, 'pixels' | 'tapUnroll'>>;
 
 /** C.fwd, direct: out[n, co] = bias + sum w[co, r] * in[n, g*Cig + r] (names chosen by the caller) */
 export function directForwardStmts(c: ConvGeometry, names: GatherNames, s: DirectSchedule): DirectParts[] {
@@ -81,6 +81,7 @@ export function directForwardStmts(c: ConvGeometry, names: GatherNames, s: Direc
     ...forwardGather(c, names),
     ...(s.packed ? packedStrides(forwardGather(c, names), c.kH * c.kW) : {}),
     block: s.block,
+    ...(s.pixels === 'invocations' ? { pixels: s.pixels, tapUnroll: s.tapUnroll } : {}),
     bias: first ? names.bias : null,
     accumulate: !first,
     h: hh,
@@ -96,6 +97,7 @@ export function directGradInputStmts(c: ConvGeometry, names: GatherNames, s: Dir
     ...gradInputGather(c, names),
     ...(s.packed ? packedStrides(gradInputGather(c, names), c.kH * c.kW) : {}),
     block: s.block,
+    ...(s.pixels === 'invocations' ? { pixels: s.pixels, tapUnroll: s.tapUnroll } : {}),
     bias: first ? names.bias : null,
     accumulate: !first,
     h: hh,
@@ -278,7 +280,10 @@ function packedGather(x: RoleContext, r: GatherRole): KernelCall[] {
 const WGSL: TargetAlgorithms = {
   gather: (x, r) => {
     const why = WHY_GPU.gather + (r.role === 'gradInput' && r.cDx ? '; one dispatch per stride phase' : '');
-    return [{ kernel: gpuKernel(x, r.role, 'gpu', why, r.buffers, gatherGpu(x.c, r.cDx, r.names, r.k)), args: r.args }];
+    // the ts gather under the gpu schedule: one column per invocation, no unroll budget (one pass, one part)
+    const k = { ...r.k, block: [r.k.block[0]!, 1] };
+    const passes = r.cDx ? directGradInputStmts(x.c, r.names, k) : directForwardStmts(x.c, r.names, k);
+    return [{ kernel: gpuKernel(x, r.role, 'gpu', why, r.buffers, passes.flatMap((p) => PARTS.flatMap((key) => p[key]))), args: r.args }];
   },
   im2row: (x, r) => {
     if (r.cDx || r.role !== 'forward') throw new Error(`lower conv: ${x.layer.name}: the wgsl target has no im2row ${r.role}`);
