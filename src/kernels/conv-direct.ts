@@ -14,7 +14,7 @@
 // taps are an irregular subset of the kernel and each tap carries its own valid range.
 
 import type { Expr, Stmt } from '../ir/types.ts';
-import { accum, add, and, comment, ex, f32, ge, i32, idiv, if_, let_, load, loop, lt, mod, mul, parallel, select, store, v, var_, type E } from '../ir/build.ts';
+import { accum, add, and, comment, eq, ex, f32, ge, i32, idiv, if_, let_, load, loop, lt, mod, mul, parallel, select, store, sub, v, var_, type E } from '../ir/build.ts';
 import type { Axis } from '../plan/conv-axes.ts';
 import type { ConvGeometry } from '../plan/types.ts';
 import { BLOCK_W, type PixelSchedule } from '../plan/schedule.ts';
@@ -503,7 +503,7 @@ export function dwIndex(g: ConvGeometry) {
  * oh range is a constant, so rows need no checks; columns split into an interior loop and
  * border columns at constant positions.
  */
-export function gradWeightDirect(g: ConvGeometry, h: Axis, wAxis: Axis, b: ConvBuffers, block: readonly number[], units?: readonly DwUnit[]): Stmt[] {
+export function gradWeightDirect(g: ConvGeometry, h: Axis, wAxis: Axis, b: ConvBuffers, block: readonly number[], units?: readonly DwUnit[], inv?: DwInvocations): Stmt[] {
   const cig = g.inC / g.groups;
   const cog = g.outC / g.groups;
   // the schedule's block: output channels x input channels (x taps of a kernel row, dwUnits)
@@ -518,6 +518,7 @@ export function gradWeightDirect(g: ConvGeometry, h: Axis, wAxis: Axis, b: ConvB
 
   /** dW for channels [o0, o0 + bo) x input channels [r0, r0 + rw) */
   const perBlock = (o0: Expr, bo: number, r0: Expr, rw: number): Stmt[] => {
+    if (inv) return dwRowInvocations(g, h, wAxis, b, o0, r0, inv);
     const body: Stmt[] = [];
     for (const { kh, kw0, kw1 } of units ?? dwUnits(g)) {
       const th = tapOf(h, kh);
@@ -616,6 +617,68 @@ export function gradWeightDirect(g: ConvGeometry, h: Axis, wAxis: Axis, b: ConvB
   ];
 }
 
+/**
+ * gradWeight under the GPU's schedule (pixels as invocations; block [1, 1]): the kernel
+ * rows (and a wide window's columns) become invocations too, and their checks move inside
+ */
+export interface DwInvocations {
+  /** taps per kernel row each invocation sums; a row of more makes its columns invocations */
+  readonly tapUnroll: number;
+  /** the bias gradient (the sum of dy) rides along: buffer name, or null */
+  readonly gb: string | null;
+}
+
+/**
+ * gradWeightDirect's block of one output channel x one input channel in the GPU's order:
+ * one invocation per kernel row (and column past tapUnroll), summing over every sample,
+ * row and column, the row checked where some kernel row can leave the input, each column
+ * tap where it can (interval analysis). With `gb`, the invocation of tap row 0 (and column
+ * 0) of input channel 0 sums dy too. Split-K is a transform of this nest (ir/split-reduction.ts)
+ */
+function dwRowInvocations(c: ConvGeometry, h: Axis, w: Axis, b: ConvBuffers, o0: Expr, r0: Expr, inv: DwInvocations): Stmt[] {
+  const ix = dwIndex(c);
+  const kwPar = c.kW > inv.tapUnroll;
+  // rows of the window that some output row reads inside the input; the rest stay 0
+  const hNeedsCheck = h.taps.length < c.kH || h.lo > 0 || h.hi < h.T;
+  const wNeedsCheck = w.taps.length < c.kW || w.lo > 0 || w.hi < w.T;
+  const acc = (kw: number | null) => (kw === null ? 'a' : `a${kw}`);
+  // a column tap's offset when the columns are invocations (kw a variable)
+  const kwOff = sub(mul(v('kw'), c.dilationW), c.pad.left);
+  const taps: Stmt[] = kwPar
+    ? [
+        // the input column tap kw reads, checked where some tap can leave the input
+        ...(wNeedsCheck ? [let_('iw', add(mul(v('ow'), c.strideW), kwOff))] : []),
+        ...((body: Stmt[]) => (wNeedsCheck ? [if_(and(ge(v('iw'), 0), lt(v('iw'), c.inW)), body)] : body))([accum(acc(null), mul(v('d'), load(b.x, ix.xAt(v('xrow'), v('ow'), 0, kwOff))))]),
+      ]
+    : w.taps.flatMap((t) => {
+        const sum = accum(acc(t.k), mul(v('d'), load(b.x, ix.xAt(v('xrow'), v('ow'), 0, t.off))));
+        const cond = tapCond(w, t, v('ow'));
+        return cond === null ? [sum] : [if_(cond, [sum])];
+      });
+  const ih = add(sub(mul(v('oh'), c.strideH), c.pad.top), mul(v('kh'), c.dilationH));
+  const perRow: Stmt[] = [
+    let_('dyrow', ix.dyRow(v('n'), v('g'), o0, v('oh'))),
+    let_('ih', ih),
+    ...(hNeedsCheck ? [let_('inside', and(ge(v('ih'), 0), lt(v('ih'), c.inH)))] : []),
+    let_('xrow', ix.xRow(v('n'), v('g'), r0, v('ih'))),
+    loop('ow', 0, c.outW, (ow) => [
+      let_('d', load(b.dy, ix.dyAt(v('dyrow'), 0, ow)), 'f32'),
+      ...(inv.gb ? [accum('ab', v('d'))] : []),
+      ...(hNeedsCheck ? [if_(v('inside'), taps)] : taps),
+    ]),
+  ];
+  const accs = kwPar ? [null] : Array.from({ length: c.kW }, (_, kw) => kw);
+  const co = add(mul(v('g'), c.outC / c.groups), o0);
+  const body: Stmt[] = [
+    ...accs.map((kw) => var_(acc(kw), f32(0))),
+    ...(inv.gb ? [var_('ab', f32(0))] : []),
+    loop('n', 0, c.batch, () => [loop('oh', 0, c.outH, () => perRow)]),
+    ...accs.map((kw) => store(b.gw, ix.dwAt(co, r0, v('kh'), kw ?? v('kw')), v(acc(kw)))),
+    ...(inv.gb ? [if_(and(eq(r0, 0), eq(v('kh'), 0), ...(kwPar ? [eq(v('kw'), 0)] : [])), [store(inv.gb, co, v('ab'))])] : []),
+  ];
+  return [parallel('kh', 0, c.kH, () => (kwPar ? [parallel('kw', 0, c.kW, () => body)] : body))];
+}
+
 /** one block of dW taps: kernel row kh, columns [kw0, kw1) (at most BLOCK_W) */
 export interface DwUnit {
   readonly kh: number;
@@ -632,20 +695,13 @@ export function dwUnits(g: ConvGeometry): DwUnit[] {
 
 /**
  * gradBias: db[c] = sum over batch and space of dy[n, c, :, :], written once for every
- * target. `partial` (the schedule's split-K, one chunk per sample) cuts the batch loop out
- * as parallel: pass 1 sums each (sample, channel) into partial[n, c], pass 2 sums the
- * partials of each channel in order; without it one accumulator runs over the batch
+ * target: one accumulator per channel runs over the batch (the wgsl schedule's split by
+ * sample is a transform of this nest, ir/split-reduction.ts)
  */
-export function gradBiasStmts(batch: number, channels: number, spatial: number, dy: string, db: string, partial: string | null = null): Stmt[] {
+export function gradBiasStmts(batch: number, channels: number, spatial: number, dy: string, db: string): Stmt[] {
   const row = (n: Expr, c: Expr): Stmt[] => [
     let_('base', mul(add(mul(n, channels), c), spatial)),
     loop('p', 0, spatial, (p) => [accum('acc', load(dy, add(v('base'), p)))]),
   ];
-  if (partial === null) return [parallel('c', 0, channels, (c) => [var_('acc', f32(0)), loop('n', 0, batch, (n) => row(n, c)), store(db, c, v('acc'))])];
-  return [
-    comment(`pass 1: one invocation per (sample, channel) sums its ${spatial} values`),
-    parallel('n', 0, batch, (n) => [parallel('c', 0, channels, (c) => [var_('acc', f32(0)), ...row(n, c), store(partial, add(mul(n, channels), c), v('acc'))])]),
-    comment(`pass 2: the ${batch} partials of each channel, summed in order`),
-    parallel('c', 0, channels, (c) => [var_('acc', f32(0)), loop('n', 0, batch, (n) => [accum('acc', load(partial, add(mul(n, channels), c)))]), store(db, c, v('acc'))]),
-  ];
+  return [parallel('c', 0, channels, (c) => [var_('acc', f32(0)), loop('n', 0, batch, (n) => row(n, c)), store(db, c, v('acc'))])];
 }
