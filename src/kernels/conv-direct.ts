@@ -12,6 +12,12 @@
 //
 // The window is unrolled here rather than with IR `unroll` loops because a stride phase's
 // taps are an irregular subset of the kernel and each tap carries its own valid range.
+//
+// Under the GPU's schedule (pixels: invocations) the same nests take another shape: the
+// gather runs every output position as one invocation of one column (the reduction channel
+// loop outside the taps, each tap checked where it can leave the input, taps looped past
+// tapUnroll), gradWeightDirect one invocation per (output channel, input channel, kernel
+// row), which split-K then cuts into chunks (ir/split-reduction.ts).
 
 import type { Expr, Stmt } from '../ir/types.ts';
 import { accum, add, and, comment, eq, ex, f32, ge, i32, idiv, if_, let_, load, loop, lt, mod, mul, parallel, select, store, sub, v, var_, type E } from '../ir/build.ts';
