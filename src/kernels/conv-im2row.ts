@@ -22,7 +22,6 @@ import { convSizes } from '../plan/types.ts';
 import type { ScratchDecl } from './types.ts';
 import { accum, add, and, buf, f32, ge, i32, if_, kernel, let_, load, loop, lt, mul, parallel, select, store, v, var_, type E } from '../ir/build.ts';
 import { convForwardAxes, convGradInputAxes, type Axis, type Tap } from '../plan/conv-axes.ts';
-import { allOf, tapCond } from './conv-direct.ts';
 import { gemmStmts, type GemmSpec } from './gemm.ts';
 import { ROLE_TAG } from './names.ts';
 import type { PixelSchedule } from '../plan/schedule.ts';
@@ -68,14 +67,27 @@ export function im2rowStmts(c: ConvGeometry, inp: string, rowStride?: number, pi
   const inpAt = (oh: E, ow: E, th: Tap, tw: Tap) => add(mul(add(mul(oh, c.strideH), th.off), c.inW), add(mul(ow, c.strideW), tw.off));
   // a tap that never reads inside the input (no valid range) is a constant 0 column
   const taps = Array.from({ length: c.kH * c.kW }, (_, kcol) => ({ kcol, th: h.taps.find((t) => t.k === Math.floor(kcol / c.kW)), tw: w.taps.find((t) => t.k === kcol % c.kW) }));
+  /**
+   * one pixel's window for the input channel whose inp base is `src`: cols[at + kcol] = its
+   * taps' input values, 0 where a tap reads padding (checked only where the tap can leave
+   * the input: as a select on the CPU, a branch on the GPU, where nothing is loaded then)
+   */
+  const window = (oh: Expr, ow: Expr, at: Expr): Stmt[] =>
+    taps.map(({ kcol, th, tw }) => {
+      const put = (value: Expr) => store(cols, add(at, kcol), value);
+      if (!th || !tw) return put(f32(0));
+      const inside = and(...(th.lo > 0 ? [ge(oh, th.lo)] : []), ...(th.hi < h.T ? [lt(oh, th.hi)] : []), ...(tw.lo > 0 ? [ge(ow, tw.lo)] : []), ...(tw.hi < w.T ? [lt(ow, tw.hi)] : []));
+      const value = load(inp, add(add(v('src'), mul(add(mul(oh, c.strideH), th.off), c.inW)), add(mul(ow, c.strideW), tw.off)));
+      if (inside.k === 'const') return put(value);
+      return pixels === 'invocations' ? if_(inside, [put(value)], [put(f32(0))]) : put(select(inside, value, f32(0)));
+    });
   if (byRow) {
-    // a row of cols at a time: the column order above runs one pass per (input channel, tap)
+    // a row of cols at a time: the column order below runs one pass per (input channel, tap)
     // down a column of cols, each store K floats after the previous one (a cache line per
     // store), and the buffer (config B: 4.7 MB) does not stay in cache between the passes
     // that fill one line. Here each output pixel's row is written left to right (the
     // channel's taps contiguous, the channels kk apart) and the reads walk input rows that
-    // stay in cache; a tap that reads padding at this pixel stores 0, checked only where the
-    // tap can leave the input
+    // stay in cache
     return [
       parallel('g', 0, c.groups, (g) => [
         parallel('n', 0, c.batch, (n) => [
@@ -87,13 +99,7 @@ export function im2rowStmts(c: ConvGeometry, inp: string, rowStride?: number, pi
               loop('r', 0, cig, (r) => [
                 // inp[n, g*Cig + r, 0, 0]
                 let_('src', src(g, n, r)),
-                ...taps.map(({ kcol, th, tw }) => {
-                  const at = add(add(v('d'), mul(r, kk)), kcol);
-                  if (!th || !tw) return store(cols, at, f32(0));
-                  const inside = and(...(th.lo > 0 ? [ge(oh, th.lo)] : []), ...(th.hi < h.T ? [lt(oh, th.hi)] : []), ...(tw.lo > 0 ? [ge(ow, tw.lo)] : []), ...(tw.hi < w.T ? [lt(ow, tw.hi)] : []));
-                  const value = load(inp, add(add(v('src'), mul(add(mul(oh, c.strideH), th.off), c.inW)), add(mul(ow, c.strideW), tw.off)));
-                  return store(cols, at, inside.k === 'const' ? value : select(inside, value, f32(0)));
-                }),
+                ...window(oh, ow, add(v('d'), mul(r, kk))),
               ]),
             ]),
           ]),
@@ -111,16 +117,7 @@ export function im2rowStmts(c: ConvGeometry, inp: string, rowStride?: number, pi
       return [
         ...body,
         parallel('oh', 0, c.outH, (oh) => [
-          parallel('ow', 0, c.outW, (ow) => [
-            let_('cb', add(v('dst'), colsAt(oh, ow, 0))),
-            ...taps.map(({ kcol, th, tw }) => {
-              const put = (value: Expr) => store(cols, add(v('cb'), kcol), value);
-              if (!th || !tw) return put(f32(0));
-              const cond = allOf(tapCond(h, th, oh), tapCond(w, tw, ow));
-              const value = put(load(inp, add(v('src'), inpAt(oh, ow, th, tw))));
-              return cond === null ? value : if_(cond, [value], [put(f32(0))]);
-            }),
-          ]),
+          parallel('ow', 0, c.outW, (ow) => [let_('cb', add(v('dst'), colsAt(oh, ow, 0))), ...window(oh, ow, v('cb'))]),
         ]),
       ];
     }
