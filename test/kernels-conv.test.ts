@@ -16,7 +16,7 @@ import { lowerKernel } from '../src/ir/passes.ts';
 import { dumpKernel } from '../src/ir/dump.ts';
 
 const STRATEGIES = ['direct', 'im2row'] as const;
-// the TS target's two strategies; gpu: the WGSL target's kernels (conv-gpu.ts) with the gather
+// the TS target's two strategies; gpu: the WGSL target's kernels (the gpu schedule) with the gather
 // forward, gpu-tiled: with the im2row + tiled GEMM forward (barriers run by loop fission),
 // both rendered to TS
 const VARIANTS = [...STRATEGIES, 'gpu', 'gpu-tiled'] as const;

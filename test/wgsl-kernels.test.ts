@@ -56,7 +56,7 @@ describe(`WGSL kernels vs the reference: the shared case table${process.env.CONV
       const plan = planCase(c);
       const failures: string[] = [];
       for (const l of plan.layers) {
-        // the kernels the WGSL target ships: GPU-shaped convs (conv-gpu.ts), the shared rest
+        // the kernels the WGSL target ships: GPU-shaped convs (the wgsl schedule), the shared rest
         const limits = { ...DEFAULT_LIMITS, ...c.gpuLimits };
         const progs = l.type === 'conv1d' || l.type === 'conv2d' ? (['gather', 'tiled'] as const).map((f) => lowerConv(l, scheduleConv(l, 'wgsl', { forward: f }))) : [lowerLayer(l, { target: 'wgsl', limits })];
         for (const prog of progs) {

@@ -14,7 +14,7 @@
 //   dx = dy * weight / sqrt(running_var + eps),  gradWeight = sum dy * xhat_running,  gradBias = sum dy
 //
 // Every per-channel sum is a deterministic two-pass reduction (no atomics), the shape of the
-// split-K weight gradient (conv-gpu.ts): pass 1 sums chunks of CHUNK positions of one sample
+// split-K weight gradient (ir/split-reduction.ts): pass 1 sums chunks of CHUNK positions of one sample
 // into `partial` (one invocation per channel x chunk on the GPU), pass 2 adds a channel's
 // chunks in a fixed order. The same kernels serve both targets.
 

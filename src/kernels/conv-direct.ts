@@ -12,12 +12,18 @@
 //
 // The window is unrolled here rather than with IR `unroll` loops because a stride phase's
 // taps are an irregular subset of the kernel and each tap carries its own valid range.
+//
+// Under the GPU's schedule (pixels: invocations) the same nests take another shape: the
+// gather runs every output position as one invocation of one column (the reduction channel
+// loop outside the taps, each tap checked where it can leave the input, taps looped past
+// tapUnroll), gradWeightDirect one invocation per (output channel, input channel, kernel
+// row), which split-K then cuts into chunks (ir/split-reduction.ts).
 
 import type { Expr, Stmt } from '../ir/types.ts';
-import { accum, add, and, comment, ex, f32, ge, i32, idiv, let_, load, loop, lt, mod, mul, parallel, select, store, v, var_, type E } from '../ir/build.ts';
+import { accum, add, and, comment, eq, ex, f32, ge, i32, idiv, if_, let_, load, loop, lt, mod, mul, parallel, select, store, sub, v, var_, type E } from '../ir/build.ts';
 import type { Axis } from '../plan/conv-axes.ts';
 import type { ConvGeometry } from '../plan/types.ts';
-import { BLOCK_W } from '../plan/schedule.ts';
+import { BLOCK_W, type PixelSchedule } from '../plan/schedule.ts';
 
 export interface GatherSpec {
   readonly batch: number;
@@ -63,6 +69,15 @@ export interface GatherSpec {
   readonly accumulate?: boolean;
   readonly h: Axis;
   readonly wAxis: Axis;
+  /**
+   * the schedule's pixels (default `loops`: the three parts below). `invocations` (GPU):
+   * every output position is one parallel iteration computing one column of `block[0]`
+   * channels, with the reduction channel loop outside the window's taps and each tap
+   * checked where interval analysis says it can leave the input at some position
+   */
+  readonly pixels?: PixelSchedule;
+  /** with pixels `invocations`: taps per axis unrolled; an axis with more (in even steps) runs them as a loop */
+  readonly tapUnroll?: number | null;
 }
 
 /** a direct kernel's parts (see gatherBlocked) */
@@ -118,6 +133,32 @@ export const allOf = (...cs: (E | null)[]): Expr | null => {
   const xs = cs.filter((x): x is E => x !== null);
   return xs.length ? and(...xs) : null;
 };
+
+/** a name part for a tap index: its constant, or the loop's (`k` + axis) */
+const tapName = (k: E, axis: string): string => (typeof k === 'number' ? String(k) : k.k === 'const' ? String(k.v) : `k${axis}`);
+
+/**
+ * the taps of axis `a` at a variable position `t` (pixels as invocations): `body(k, off)`
+ * gets the kernel index and the tap's input offset. Up to `limit` taps are unrolled with
+ * constant k and offsets, each guarded only where interval analysis says it can leave the
+ * input; more (in even steps) run as a loop over the progression, with one range check on
+ * the input coordinate where some tap can leave the input
+ */
+function eachTap(a: Axis, t: E, axis: string, limit: number, body: (k: E, off: E) => Stmt[]): Stmt[] {
+  const step = evenSteps(a.taps);
+  if (a.taps.length <= limit || step === null) {
+    return a.taps.flatMap((tp) => {
+      const cond = tapCond(a, tp, t);
+      return cond === null ? body(tp.k, tp.off) : [if_(cond, body(tp.k, tp.off))];
+    });
+  }
+  const i = `${axis}tap`;
+  const k = add(a.taps[0]!.k, mul(v(i), step.dk));
+  const off = add(a.taps[0]!.off, mul(v(i), step.doff));
+  const at = `i${axis}`;
+  const leaves = a.lo > 0 || a.hi < a.T;
+  return [loop(i, 0, a.taps.length, () => (leaves ? [let_(at, add(mul(t, a.inStep), off)), if_(and(ge(v(at), 0), lt(v(at), a.inSize)), body(k, off))] : body(k, off)))];
+}
 
 /** [start, width] chunks covering [from, to) in steps of `width` (the last may be shorter) */
 function chunks(from: number, to: number, width: number): [number, number][] {
@@ -189,6 +230,11 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
       }
       if (s.bias) body.push(let_(`${pre}bv${o}`, load(s.bias, ix.biasAt(v('g'), o0, o)), 'f32'));
       for (let j = 0; j < bw; j++) body.push(var_(acc(o, j), s.bias ? v(`${pre}bv${o}`) : f32(0)));
+    }
+    if (s.pixels === 'invocations') {
+      body.push(...channelsOuter(th, o0, bo, tw0, (o) => acc(o, 0)));
+      for (let o = 0; o < bo; o++) body.push(store(s.out, outAt(o, 0), v(acc(o, 0))));
+      return body;
     }
     // one short GEMM-like loop over the reduction channels per tap: 4 + 4 loads and 16
     // multiply-adds per iteration, the shape a JIT keeps in registers (a loop body holding
@@ -300,6 +346,33 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
     return body;
   };
 
+  /**
+   * one block's sums in the GPU's order (pixels as invocations, one column at `tw`): the
+   * reduction channel loop outside the window, a tap's row check around its row of taps,
+   * each column tap checked where it can leave the input (eachTap: looped past tapUnroll)
+   */
+  const channelsOuter = (th: Expr, o0: Expr, bo: number, tw: Expr, acc: (o: number) => string): Stmt[] => {
+    if (h.taps.length === 0 || wAxis.taps.length === 0) return [];
+    const limit = s.tapUnroll ?? Infinity;
+    // with one reduced channel the rows of inp and w are the row bases themselves
+    const [xb, wb] = s.redPer > 1 ? ['xb', 'wb'] : ['xrow', 'wrow'];
+    return [
+      let_('wrow', ix.wRow(v('g'), o0)),
+      loop('r', 0, s.redPer, (r) => [
+        ...(s.redPer > 1 ? [let_('xb', ix.inAt(v('xrow'), r, 0, 0, 0)), let_('wb', ix.wAt(v('wrow'), r, 0, 0, 0))] : []),
+        ...eachTap(h, th, 'h', limit, (kh, offH) =>
+          eachTap(wAxis, tw, 'w', limit, (kw, offW) => {
+            const xv = `xv${tapName(kh, 'h')}_${tapName(kw, 'w')}`;
+            return [
+              let_(xv, load(s.inp, ix.inAt(v(xb), 0, offH, tw, offW)), 'f32'),
+              ...Array.from({ length: bo }, (_, o) => accum(acc(o), mul(load(s.w, ix.wAt(v(wb), 0, o, kh, kw)), v(xv)))),
+            ];
+          }),
+        ),
+      ]),
+    ];
+  };
+
   const rowStart = (th: Expr, o0: Expr): Stmt[] => [
     // flat index of out[n, g*outPer + o0, outStart + th*outStep, 0]
     let_('yrow', ix.outRow(v('n'), v('g'), o0, th)),
@@ -359,6 +432,13 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
       ]),
     ];
   };
+  if (s.pixels === 'invocations') {
+    // one part: every (row, column) an invocation, the taps checked inside (channelsOuter)
+    const everyPixel = (o0: Expr, bo: number): Stmt[] => [
+      parallel('th', 0, h.T, (th) => [...rowStart(th, o0), parallel('tw', 0, wAxis.T, (tw) => block(th, allRows, o0, bo, tw, 1))]),
+    ];
+    return { interior: nest(everyPixel), rows: [], cols: [] };
+  }
   return { interior: nest(interior), rows: nest(rows), cols: nest(cols) };
 }
 
@@ -429,7 +509,7 @@ export function dwIndex(g: ConvGeometry) {
  * oh range is a constant, so rows need no checks; columns split into an interior loop and
  * border columns at constant positions.
  */
-export function gradWeightDirect(g: ConvGeometry, h: Axis, wAxis: Axis, b: ConvBuffers, block: readonly number[], units?: readonly DwUnit[]): Stmt[] {
+export function gradWeightDirect(g: ConvGeometry, h: Axis, wAxis: Axis, b: ConvBuffers, block: readonly number[], units?: readonly DwUnit[], inv?: DwInvocations): Stmt[] {
   const cig = g.inC / g.groups;
   const cog = g.outC / g.groups;
   // the schedule's block: output channels x input channels (x taps of a kernel row, dwUnits)
@@ -444,6 +524,7 @@ export function gradWeightDirect(g: ConvGeometry, h: Axis, wAxis: Axis, b: ConvB
 
   /** dW for channels [o0, o0 + bo) x input channels [r0, r0 + rw) */
   const perBlock = (o0: Expr, bo: number, r0: Expr, rw: number): Stmt[] => {
+    if (inv) return dwRowInvocations(g, h, wAxis, b, o0, r0, inv);
     const body: Stmt[] = [];
     for (const { kh, kw0, kw1 } of units ?? dwUnits(g)) {
       const th = tapOf(h, kh);
@@ -542,6 +623,68 @@ export function gradWeightDirect(g: ConvGeometry, h: Axis, wAxis: Axis, b: ConvB
   ];
 }
 
+/**
+ * gradWeight under the GPU's schedule (pixels as invocations; block [1, 1]): the kernel
+ * rows (and a wide window's columns) become invocations too, and their checks move inside
+ */
+export interface DwInvocations {
+  /** taps per kernel row each invocation sums; a row of more makes its columns invocations */
+  readonly tapUnroll: number;
+  /** the bias gradient (the sum of dy) rides along: buffer name, or null */
+  readonly gb: string | null;
+}
+
+/**
+ * gradWeightDirect's block of one output channel x one input channel in the GPU's order:
+ * one invocation per kernel row (and column past tapUnroll), summing over every sample,
+ * row and column, the row checked where some kernel row can leave the input, each column
+ * tap where it can (interval analysis). With `gb`, the invocation of tap row 0 (and column
+ * 0) of input channel 0 sums dy too. Split-K is a transform of this nest (ir/split-reduction.ts)
+ */
+function dwRowInvocations(c: ConvGeometry, h: Axis, w: Axis, b: ConvBuffers, o0: Expr, r0: Expr, inv: DwInvocations): Stmt[] {
+  const ix = dwIndex(c);
+  const kwPar = c.kW > inv.tapUnroll;
+  // rows of the window that some output row reads inside the input; the rest stay 0
+  const hNeedsCheck = h.taps.length < c.kH || h.lo > 0 || h.hi < h.T;
+  const wNeedsCheck = w.taps.length < c.kW || w.lo > 0 || w.hi < w.T;
+  const acc = (kw: number | null) => (kw === null ? 'a' : `a${kw}`);
+  // a column tap's offset when the columns are invocations (kw a variable)
+  const kwOff = sub(mul(v('kw'), c.dilationW), c.pad.left);
+  const taps: Stmt[] = kwPar
+    ? [
+        // the input column tap kw reads, checked where some tap can leave the input
+        ...(wNeedsCheck ? [let_('iw', add(mul(v('ow'), c.strideW), kwOff))] : []),
+        ...((body: Stmt[]) => (wNeedsCheck ? [if_(and(ge(v('iw'), 0), lt(v('iw'), c.inW)), body)] : body))([accum(acc(null), mul(v('d'), load(b.x, ix.xAt(v('xrow'), v('ow'), 0, kwOff))))]),
+      ]
+    : w.taps.flatMap((t) => {
+        const sum = accum(acc(t.k), mul(v('d'), load(b.x, ix.xAt(v('xrow'), v('ow'), 0, t.off))));
+        const cond = tapCond(w, t, v('ow'));
+        return cond === null ? [sum] : [if_(cond, [sum])];
+      });
+  const ih = add(sub(mul(v('oh'), c.strideH), c.pad.top), mul(v('kh'), c.dilationH));
+  const perRow: Stmt[] = [
+    let_('dyrow', ix.dyRow(v('n'), v('g'), o0, v('oh'))),
+    let_('ih', ih),
+    ...(hNeedsCheck ? [let_('inside', and(ge(v('ih'), 0), lt(v('ih'), c.inH)))] : []),
+    let_('xrow', ix.xRow(v('n'), v('g'), r0, v('ih'))),
+    loop('ow', 0, c.outW, (ow) => [
+      let_('d', load(b.dy, ix.dyAt(v('dyrow'), 0, ow)), 'f32'),
+      ...(inv.gb ? [accum('ab', v('d'))] : []),
+      ...(hNeedsCheck ? [if_(v('inside'), taps)] : taps),
+    ]),
+  ];
+  const accs = kwPar ? [null] : Array.from({ length: c.kW }, (_, kw) => kw);
+  const co = add(mul(v('g'), c.outC / c.groups), o0);
+  const body: Stmt[] = [
+    ...accs.map((kw) => var_(acc(kw), f32(0))),
+    ...(inv.gb ? [var_('ab', f32(0))] : []),
+    loop('n', 0, c.batch, () => [loop('oh', 0, c.outH, () => perRow)]),
+    ...accs.map((kw) => store(b.gw, ix.dwAt(co, r0, v('kh'), kw ?? v('kw')), v(acc(kw)))),
+    ...(inv.gb ? [if_(and(eq(r0, 0), eq(v('kh'), 0), ...(kwPar ? [eq(v('kw'), 0)] : [])), [store(inv.gb, co, v('ab'))])] : []),
+  ];
+  return [parallel('kh', 0, c.kH, () => (kwPar ? [parallel('kw', 0, c.kW, () => body)] : body))];
+}
+
 /** one block of dW taps: kernel row kh, columns [kw0, kw1) (at most BLOCK_W) */
 export interface DwUnit {
   readonly kh: number;
@@ -558,20 +701,13 @@ export function dwUnits(g: ConvGeometry): DwUnit[] {
 
 /**
  * gradBias: db[c] = sum over batch and space of dy[n, c, :, :], written once for every
- * target. `partial` (the schedule's split-K, one chunk per sample) cuts the batch loop out
- * as parallel: pass 1 sums each (sample, channel) into partial[n, c], pass 2 sums the
- * partials of each channel in order; without it one accumulator runs over the batch
+ * target: one accumulator per channel runs over the batch (the wgsl schedule's split by
+ * sample is a transform of this nest, ir/split-reduction.ts)
  */
-export function gradBiasStmts(batch: number, channels: number, spatial: number, dy: string, db: string, partial: string | null = null): Stmt[] {
+export function gradBiasStmts(batch: number, channels: number, spatial: number, dy: string, db: string): Stmt[] {
   const row = (n: Expr, c: Expr): Stmt[] => [
     let_('base', mul(add(mul(n, channels), c), spatial)),
     loop('p', 0, spatial, (p) => [accum('acc', load(dy, add(v('base'), p)))]),
   ];
-  if (partial === null) return [parallel('c', 0, channels, (c) => [var_('acc', f32(0)), loop('n', 0, batch, (n) => row(n, c)), store(db, c, v('acc'))])];
-  return [
-    comment(`pass 1: one invocation per (sample, channel) sums its ${spatial} values`),
-    parallel('n', 0, batch, (n) => [parallel('c', 0, channels, (c) => [var_('acc', f32(0)), ...row(n, c), store(partial, add(mul(n, channels), c), v('acc'))])]),
-    comment(`pass 2: the ${batch} partials of each channel, summed in order`),
-    parallel('c', 0, channels, (c) => [var_('acc', f32(0)), loop('n', 0, batch, (n) => [accum('acc', load(partial, add(mul(n, channels), c)))]), store(db, c, v('acc'))]),
-  ];
+  return [parallel('c', 0, channels, (c) => [var_('acc', f32(0)), loop('n', 0, batch, (n) => row(n, c)), store(db, c, v('acc'))])];
 }

@@ -22,9 +22,7 @@ import { convSizes } from '../plan/types.ts';
 import type { ScratchDecl } from './types.ts';
 import { accum, add, and, buf, f32, ge, i32, if_, kernel, let_, load, loop, lt, mul, parallel, select, store, v, var_, type E } from '../ir/build.ts';
 import { convForwardAxes, convGradInputAxes, type Axis, type Tap } from '../plan/conv-axes.ts';
-import { allOf, tapCond } from './conv-direct.ts';
 import { gemmStmts, type GemmSpec } from './gemm.ts';
-import { im2rowByRowStmts } from './conv-im2row-rows.ts';
 import { ROLE_TAG } from './names.ts';
 import type { PixelSchedule } from '../plan/schedule.ts';
 
@@ -53,9 +51,11 @@ export const colsScratch = (c: ConvGeometry): ScratchDecl => ({ name: 'cols', t:
  * inp[n, g*Cig + r, oh*sH + offH, ow*sW + offW] where the tap reads inside the input, else 0.
  * `pixels` (the schedule) orders the nest: taps outside the pixels, with the padding as
  * constant zero-fill ranges, or one invocation per pixel writing every tap of its window.
- * `rowStride`: floats from one row of cols to the next (default K)
+ * `rowStride`: floats from one row of cols to the next (default K). `byRow` (the wasm
+ * schedule's colsByRow): the pixels outermost, each pixel's row of cols written left to
+ * right (see below)
  */
-export function im2rowStmts(c: ConvGeometry, inp: string, rowStride?: number, pixels: PixelSchedule = 'loops'): Stmt[] {
+export function im2rowStmts(c: ConvGeometry, inp: string, rowStride?: number, pixels: PixelSchedule = 'loops', byRow = false): Stmt[] {
   const { cig, kk, P } = dims(c);
   const K = rowStride ?? dims(c).K;
   const cols = 'cols';
@@ -67,6 +67,46 @@ export function im2rowStmts(c: ConvGeometry, inp: string, rowStride?: number, pi
   const inpAt = (oh: E, ow: E, th: Tap, tw: Tap) => add(mul(add(mul(oh, c.strideH), th.off), c.inW), add(mul(ow, c.strideW), tw.off));
   // a tap that never reads inside the input (no valid range) is a constant 0 column
   const taps = Array.from({ length: c.kH * c.kW }, (_, kcol) => ({ kcol, th: h.taps.find((t) => t.k === Math.floor(kcol / c.kW)), tw: w.taps.find((t) => t.k === kcol % c.kW) }));
+  /**
+   * one pixel's window for the input channel whose inp base is `src`: cols[at + kcol] = its
+   * taps' input values, 0 where a tap reads padding (checked only where the tap can leave
+   * the input: as a select on the CPU, a branch on the GPU, where nothing is loaded then)
+   */
+  const window = (oh: Expr, ow: Expr, at: Expr): Stmt[] =>
+    taps.map(({ kcol, th, tw }) => {
+      const put = (value: Expr) => store(cols, add(at, kcol), value);
+      if (!th || !tw) return put(f32(0));
+      const inside = and(...(th.lo > 0 ? [ge(oh, th.lo)] : []), ...(th.hi < h.T ? [lt(oh, th.hi)] : []), ...(tw.lo > 0 ? [ge(ow, tw.lo)] : []), ...(tw.hi < w.T ? [lt(ow, tw.hi)] : []));
+      const value = load(inp, add(add(v('src'), mul(add(mul(oh, c.strideH), th.off), c.inW)), add(mul(ow, c.strideW), tw.off)));
+      if (inside.k === 'const') return put(value);
+      return pixels === 'invocations' ? if_(inside, [put(value)], [put(f32(0))]) : put(select(inside, value, f32(0)));
+    });
+  if (byRow) {
+    // a row of cols at a time: the column order below runs one pass per (input channel, tap)
+    // down a column of cols, each store K floats after the previous one (a cache line per
+    // store), and the buffer (config B: 4.7 MB) does not stay in cache between the passes
+    // that fill one line. Here each output pixel's row is written left to right (the
+    // channel's taps contiguous, the channels kk apart) and the reads walk input rows that
+    // stay in cache
+    return [
+      parallel('g', 0, c.groups, (g) => [
+        parallel('n', 0, c.batch, (n) => [
+          parallel('oh', 0, c.outH, (oh) => [
+            // cols[g, n, oh*outW, 0]
+            let_('drow', mul(add(mul(add(mul(g, c.batch), n), P), mul(oh, c.outW)), K)),
+            loop('ow', 0, c.outW, (ow) => [
+              let_('d', add(v('drow'), mul(ow, K))),
+              loop('r', 0, cig, (r) => [
+                // inp[n, g*Cig + r, 0, 0]
+                let_('src', src(g, n, r)),
+                ...window(oh, ow, add(v('d'), mul(r, kk))),
+              ]),
+            ]),
+          ]),
+        ]),
+      ]),
+    ];
+  }
   const perChannel = (g: Expr, n: Expr, r: Expr): Stmt[] => {
     const body: Stmt[] = [
       // cols[g, n, 0, r*kk] and inp[n, g*Cig + r, 0, 0]
@@ -77,16 +117,7 @@ export function im2rowStmts(c: ConvGeometry, inp: string, rowStride?: number, pi
       return [
         ...body,
         parallel('oh', 0, c.outH, (oh) => [
-          parallel('ow', 0, c.outW, (ow) => [
-            let_('cb', add(v('dst'), colsAt(oh, ow, 0))),
-            ...taps.map(({ kcol, th, tw }) => {
-              const put = (value: Expr) => store(cols, add(v('cb'), kcol), value);
-              if (!th || !tw) return put(f32(0));
-              const cond = allOf(tapCond(h, th, oh), tapCond(w, tw, ow));
-              const value = put(load(inp, add(v('src'), inpAt(oh, ow, th, tw))));
-              return cond === null ? value : if_(cond, [value], [put(f32(0))]);
-            }),
-          ]),
+          parallel('ow', 0, c.outW, (ow) => [let_('cb', add(v('dst'), colsAt(oh, ow, 0))), ...window(oh, ow, v('cb'))]),
         ]),
       ];
     }
@@ -259,7 +290,7 @@ export function im2rowGradWeight(c: ConvGeometry, n: { x: string; dy: string; gw
     name: name(base, 'gradWeight', 'cols'),
     doc: [`cols[g, n, p, k] = im2row(${n.x}): ${c.groups * c.batch * P} rows x ${K} columns${R !== K ? `, rows ${R} floats apart` : ''}`],
     buffers: [buf(n.x, sz.x, 'read'), buf('cols', colsLen, 'write')],
-    body: byRow ? im2rowByRowStmts(c, n.x, 'cols', R) : im2rowStmts(c, n.x, rowStride),
+    body: im2rowStmts(c, n.x, R, 'loops', byRow),
   });
   const gemm = kernel({
     name: name(base, 'gradWeight', 'gemm'),

@@ -2,9 +2,10 @@
 // target's schedule (src/plan/schedule.ts), for every target: this is the one conv lowering;
 // the targets differ in the schedule it follows and the renderer (the 1D layers are the 2D
 // ones with a 1-tall kernel: H = 1). The loop nests per algorithm and schedule live in
-// conv-direct.ts (gather, reduce: unrolled register blocks; the index arithmetic of both, and
-// the grad-bias sum), conv-im2row.ts + gemm.ts (the im2row copy, the GEMM in register blocks
-// or workgroup tiles) and conv-gpu.ts (the GPU's loop shapes of the gather and the split-K).
+// conv-direct.ts (gather, reduce: unrolled register blocks on the CPU, one invocation per
+// pixel or kernel row on the GPU; the index arithmetic of both, and the grad-bias sum),
+// conv-im2row.ts + gemm.ts (the im2row copy, the GEMM in register blocks or workgroup tiles);
+// the GPU's split-K is a transform of the reduce and sum nests (ir/split-reduction.ts).
 //
 // Everything is phrased on one underlying conv C (in -> out, weight [Cout, Cin/g, kH, kW]):
 //   conv:            forward = C.fwd(x -> y),   gradInput = C.dx(dy -> dx),  gradWeight = C.dw(x, dy)
@@ -27,7 +28,7 @@ import { packedLength, packedStrides, packWeightStmts } from './conv-pack.ts';
 import { colsScratch, forwardGemm, im2rowForward, im2rowGradInput, im2rowGradWeight, im2rowStmts } from './conv-im2row.ts';
 import { convCost } from '../plan/cost.ts';
 import { scheduleConv, type ConvKernelSchedule, type ConvLayerSchedule } from '../plan/schedule.ts';
-import { gatherGpu, gpuGradWeightStmts } from './conv-gpu.ts';
+import { splitReduction } from '../ir/split-reduction.ts';
 import { tiledGemmStmts } from './gemm.ts';
 
 export { convSizes, isTransposed, transposedToConv, underlyingConv };
@@ -72,7 +73,7 @@ function directPasses(phases: readonly [Axis, Axis][], kk: number, budget: numbe
 const PARTS = ['interior', 'rows', 'cols'] as const;
 
 /** what a direct kernel takes from its schedule: the register block and the unroll budget */
-export type DirectSchedule = Pick<ConvKernelSchedule, 'block' | 'unrollBudget' | 'packed'>;
+export type DirectSchedule = Pick<ConvKernelSchedule, 'block' | 'unrollBudget' | 'packed'> & Partial<Pick<ConvKernelSchedule, 'pixels' | 'tapUnroll'>>;
 
 /** C.fwd, direct: out[n, co] = bias + sum w[co, r] * in[n, g*Cig + r] (names chosen by the caller) */
 export function directForwardStmts(c: ConvGeometry, names: GatherNames, s: DirectSchedule): DirectParts[] {
@@ -81,6 +82,7 @@ export function directForwardStmts(c: ConvGeometry, names: GatherNames, s: Direc
     ...forwardGather(c, names),
     ...(s.packed ? packedStrides(forwardGather(c, names), c.kH * c.kW) : {}),
     block: s.block,
+    ...(s.pixels === 'invocations' ? { pixels: s.pixels, tapUnroll: s.tapUnroll } : {}),
     bias: first ? names.bias : null,
     accumulate: !first,
     h: hh,
@@ -96,6 +98,7 @@ export function directGradInputStmts(c: ConvGeometry, names: GatherNames, s: Dir
     ...gradInputGather(c, names),
     ...(s.packed ? packedStrides(gradInputGather(c, names), c.kH * c.kW) : {}),
     block: s.block,
+    ...(s.pixels === 'invocations' ? { pixels: s.pixels, tapUnroll: s.tapUnroll } : {}),
     bias: first ? names.bias : null,
     accumulate: !first,
     h: hh,
@@ -191,7 +194,7 @@ const dwInputs = (x: RoleContext) => ({ cx: x.T ? 'dy' : 'x', cdy: x.T ? 'x' : '
 
 /**
  * how one target realizes each algorithm of the schedule (plan/schedule.ts): the loop nests
- * of conv-direct.ts / conv-im2row.ts (ts) or conv-gpu.ts (wgsl), their kernels' names and
+ * of conv-direct.ts / conv-im2row.ts under the target's schedule, their kernels' names and
  * docs. A new target adds an entry here and a schedule there; the driver does not change.
  */
 interface TargetAlgorithms {
@@ -278,7 +281,10 @@ function packedGather(x: RoleContext, r: GatherRole): KernelCall[] {
 const WGSL: TargetAlgorithms = {
   gather: (x, r) => {
     const why = WHY_GPU.gather + (r.role === 'gradInput' && r.cDx ? '; one dispatch per stride phase' : '');
-    return [{ kernel: gpuKernel(x, r.role, 'gpu', why, r.buffers, gatherGpu(x.c, r.cDx, r.names, r.k)), args: r.args }];
+    // the ts gather under the gpu schedule: one column per invocation, no unroll budget (one pass, one part)
+    const k = { ...r.k, block: [r.k.block[0]!, 1] };
+    const passes = r.cDx ? directGradInputStmts(x.c, r.names, k) : directForwardStmts(x.c, r.names, k);
+    return [{ kernel: gpuKernel(x, r.role, 'gpu', why, r.buffers, passes.flatMap((p) => PARTS.flatMap((key) => p[key]))), args: r.args }];
   },
   im2row: (x, r) => {
     if (r.cDx || r.role !== 'forward') throw new Error(`lower conv: ${x.layer.name}: the wgsl target has no im2row ${r.role}`);
@@ -296,7 +302,17 @@ const WGSL: TargetAlgorithms = {
   },
   gradWeight: (x, k, fused) => {
     const { cx, cdy } = dwInputs(x);
-    const r = gpuGradWeightStmts(x.c, { x: cx, dy: cdy, gw: 'dw', gb: fused ? 'db' : null, partial: 'partial' }, k.splitK!, k.tapUnroll!);
+    // the ts reduction under the gpu schedule (one invocation per output channel, input channel and kernel row), then split-K
+    const { h, w } = convForwardAxes(x.c);
+    const nest = gradWeightDirect(x.c, h, w, { x: cx, dy: cdy, gw: 'dw' }, [1, 1], undefined, { tapUnroll: k.tapUnroll!, gb: fused ? 'db' : null });
+    const r = splitReduction(nest, {
+      loops: [
+        { v: 'n', size: x.c.batch, chunk: k.splitK!.nb },
+        { v: 'oh', size: x.c.outH, chunk: k.splitK!.bh },
+      ],
+      outputs: [{ buf: 'dw', length: x.sizes.w }, ...(fused ? [{ buf: 'db', length: x.layer.biasShape![0]! }] : [])],
+      partial: 'partial',
+    });
     x.addScratch({ name: 'dwPartial', t: 'f32', length: r.partialLength, keep: false });
     const ins = [buf(cx, x.sizes.x, 'read'), buf(cdy, x.sizes.y, 'read')].sort((a, b) => (a.name === 'x' ? -1 : b.name === 'x' ? 1 : 0));
     const buffers = [...ins, buf('partial', r.partialLength, 'read_write'), buf('dw', x.sizes.w, 'write'), ...(fused ? [buf('db', x.layer.biasShape![0], 'write')] : [])];
@@ -308,7 +324,8 @@ const WGSL: TargetAlgorithms = {
     // split by sample (the planner's choice: the batch loop becomes invocations), or one invocation per channel
     const split = k.splitK !== null;
     if (split) x.addScratch({ name: 'dbPartial', t: 'f32', length: x.c.batch * oc, keep: false });
-    const body = gradBiasStmts(x.c.batch, oc, x.yLen / (x.c.batch * oc), 'dy', 'db', split ? 'partial' : null);
+    const sum = gradBiasStmts(x.c.batch, oc, x.yLen / (x.c.batch * oc), 'dy', 'db');
+    const body = split ? splitReduction(sum, { loops: [{ v: 'n', size: x.c.batch, chunk: k.splitK!.nb }], outputs: [{ buf: 'db', length: oc }], partial: 'partial' }).stmts : sum;
     const buffers = [buf('dy', x.yLen, 'read'), ...(split ? [buf('partial', x.c.batch * oc, 'read_write')] : []), buf('db', oc, 'write')];
     const args = { dy: 'dy', ...(split ? { partial: 'dbPartial' } : {}), db: 'gradBias' };
     return [{ kernel: gpuKernel(x, 'gradBias', split ? 'splitk' : 'sum', split ? 'per-sample sums, then their sum in order' : 'one invocation per channel', buffers, body), args }];

@@ -171,7 +171,7 @@ export interface ConvKernelSchedule {
    * per row: rows 2 KB apart share a few cache sets); absent: K
    */
   readonly colsStride?: number;
-  /** wasm im2row grad-weight: the copy writes cols a row at a time (kernels/conv-im2row-rows.ts); absent: a column at a time */
+  /** wasm im2row grad-weight: the copy writes cols a row at a time (kernels/conv-im2row.ts im2rowStmts, byRow); absent: a column at a time */
   readonly colsByRow?: boolean;
 }
 

@@ -13,7 +13,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 23232>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32, 64>;
 
-// dispatch 1 of 2: co=64 x ci=3 x kh=11 x kw=11; 363x1x1 workgroups of 64
+// dispatch 1 of 2: ob=64 x rb=3 x kh=11 x kw=11; 363x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -21,20 +21,21 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 363;
-  let ci: i32 = (_i / 121) % 3;
+  let ob: i32 = _i / 363;
+  let rb: i32 = (_i / 121) % 3;
   let kh: i32 = (_i / 11) % 11;
   let kw: i32 = (_i) % 11;
-  let pb: i32 = co * 364 + (ci * 121 + kh * 11);
-  // pass 1: 1 chunks of 1 sample(s) x 55 row(s) x 55 columns, one invocation per (chunk, co, ci, kh, kw)
+  let o0: i32 = ob;
+  let r0: i32 = rb;
+  // pass 1: 1 chunks of the reduction (1 of 1 n x 55 of 55 oh), each chunk's sums written as partials
   var a: f32 = 0f;
   var ab: f32 = 0f;
   for (var ohh: i32 = 0; ohh < 55; ohh++) {
     let oh: i32 = ohh;
-    let dyrow: i32 = (co * 55 + oh) * 55;
+    let dyrow: i32 = (o0 * 55 + oh) * 55;
     let ih: i32 = oh * 4 + kh - 2;
     let inside: bool = ih >= 0 && ih < 224;
-    let xrow: i32 = (ci * 224 + ih) * 224;
+    let xrow: i32 = (r0 * 224 + ih) * 224;
     for (var ow: i32 = 0; ow < 55; ow++) {
       let d: f32 = dy[dyrow + ow];
       ab += d;
@@ -46,13 +47,13 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       }
     }
   }
-  partial[pb + kw] = a;
-  if (ci == 0 && kh == 0 && kw == 0) {
-    partial[co * 364 + 363] = ab;
+  partial[o0 * 363 + (r0 * 121 + (kh * 11 + kw))] = a;
+  if (r0 == 0 && kh == 0 && kw == 0) {
+    partial[o0 + 23232] = ab;
   }
 }
 
-// dispatch 2 of 2: co=64 x j=364; 364x1x1 workgroups of 64
+// dispatch 2 of 2: j=23296; 364x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -60,14 +61,13 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 364;
-  let j: i32 = (_i) % 364;
-  // pass 2: the 1 partials of each weight and bias, summed in order
+  let j: i32 = _i;
+  // pass 2: the 1 partials of each dw and db element, summed in order
   var s: f32 = 0f;
-  s += partial[co * 364 + j];
-  if (j < 363) {
-    dw[co * 363 + j] = s;
+  s += partial[j];
+  if (j < 23232) {
+    dw[j] = s;
   } else {
-    db[co] = s;
+    db[j - 23232] = s;
   }
 }

@@ -23,58 +23,58 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob;
+  let yrow: i32 = (o0 * 224 + th * 4) * 224;
   let xrow: i32 = th * 55;
   let wrow: i32 = o0 * 121;
-  let yrow: i32 = (o0 * 224 + th * 4) * 224;
   // stride phase (0, 0): 9 of 121 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 64; r++) {
     let xb: i32 = xrow + r * 3025;
     let wb: i32 = wrow + r * 363;
     if (th < 55) {
       if (tw < 55) {
         let xv2_2: f32 = dy[xb + tw];
-        acc0 += w[wb + 24] * xv2_2;
+        acc0_0 += w[wb + 24] * xv2_2;
       }
       if (tw >= 1) {
         let xv2_6: f32 = dy[xb + tw - 1];
-        acc0 += w[wb + 28] * xv2_6;
+        acc0_0 += w[wb + 28] * xv2_6;
       }
       if (tw >= 2) {
         let xv2_10: f32 = dy[xb + tw - 2];
-        acc0 += w[wb + 32] * xv2_10;
+        acc0_0 += w[wb + 32] * xv2_10;
       }
     }
     if (th >= 1) {
       if (tw < 55) {
         let xv6_2: f32 = dy[xb + tw - 55];
-        acc0 += w[wb + 68] * xv6_2;
+        acc0_0 += w[wb + 68] * xv6_2;
       }
       if (tw >= 1) {
         let xv6_6: f32 = dy[xb + tw - 56];
-        acc0 += w[wb + 72] * xv6_6;
+        acc0_0 += w[wb + 72] * xv6_6;
       }
       if (tw >= 2) {
         let xv6_10: f32 = dy[xb + tw - 57];
-        acc0 += w[wb + 76] * xv6_10;
+        acc0_0 += w[wb + 76] * xv6_10;
       }
     }
     if (th >= 2) {
       if (tw < 55) {
         let xv10_2: f32 = dy[xb + tw - 110];
-        acc0 += w[wb + 112] * xv10_2;
+        acc0_0 += w[wb + 112] * xv10_2;
       }
       if (tw >= 1) {
         let xv10_6: f32 = dy[xb + tw - 111];
-        acc0 += w[wb + 116] * xv10_6;
+        acc0_0 += w[wb + 116] * xv10_6;
       }
       if (tw >= 2) {
         let xv10_10: f32 = dy[xb + tw - 112];
-        acc0 += w[wb + 120] * xv10_10;
+        acc0_0 += w[wb + 120] * xv10_10;
       }
     }
   }
-  dx[yrow + tw * 4] = acc0;
+  dx[yrow + tw * 4] = acc0_0;
 }
 
 // dispatch 2 of 16: ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
@@ -89,46 +89,46 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob;
+  let yrow: i32 = (o0 * 224 + th * 4) * 224;
   let xrow: i32 = th * 55;
   let wrow: i32 = o0 * 121;
-  let yrow: i32 = (o0 * 224 + th * 4) * 224;
   // stride phase (0, 1): 6 of 121 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 64; r++) {
     let xb: i32 = xrow + r * 3025;
     let wb: i32 = wrow + r * 363;
     if (th < 55) {
       if (tw < 55) {
         let xv2_3: f32 = dy[xb + tw];
-        acc0 += w[wb + 25] * xv2_3;
+        acc0_0 += w[wb + 25] * xv2_3;
       }
       if (tw >= 1) {
         let xv2_7: f32 = dy[xb + tw - 1];
-        acc0 += w[wb + 29] * xv2_7;
+        acc0_0 += w[wb + 29] * xv2_7;
       }
     }
     if (th >= 1) {
       if (tw < 55) {
         let xv6_3: f32 = dy[xb + tw - 55];
-        acc0 += w[wb + 69] * xv6_3;
+        acc0_0 += w[wb + 69] * xv6_3;
       }
       if (tw >= 1) {
         let xv6_7: f32 = dy[xb + tw - 56];
-        acc0 += w[wb + 73] * xv6_7;
+        acc0_0 += w[wb + 73] * xv6_7;
       }
     }
     if (th >= 2) {
       if (tw < 55) {
         let xv10_3: f32 = dy[xb + tw - 110];
-        acc0 += w[wb + 113] * xv10_3;
+        acc0_0 += w[wb + 113] * xv10_3;
       }
       if (tw >= 1) {
         let xv10_7: f32 = dy[xb + tw - 111];
-        acc0 += w[wb + 117] * xv10_7;
+        acc0_0 += w[wb + 117] * xv10_7;
       }
     }
   }
-  dx[yrow + tw * 4 + 1] = acc0;
+  dx[yrow + tw * 4 + 1] = acc0_0;
 }
 
 // dispatch 3 of 16: ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
@@ -143,58 +143,58 @@ fn main_2(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob;
+  let yrow: i32 = (o0 * 224 + th * 4) * 224;
   let xrow: i32 = th * 55;
   let wrow: i32 = o0 * 121;
-  let yrow: i32 = (o0 * 224 + th * 4) * 224;
   // stride phase (0, 2): 9 of 121 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 64; r++) {
     let xb: i32 = xrow + r * 3025;
     let wb: i32 = wrow + r * 363;
     if (th < 55) {
       if (tw < 54) {
         let xv2_0: f32 = dy[xb + tw + 1];
-        acc0 += w[wb + 22] * xv2_0;
+        acc0_0 += w[wb + 22] * xv2_0;
       }
       if (tw < 55) {
         let xv2_4: f32 = dy[xb + tw];
-        acc0 += w[wb + 26] * xv2_4;
+        acc0_0 += w[wb + 26] * xv2_4;
       }
       if (tw >= 1) {
         let xv2_8: f32 = dy[xb + tw - 1];
-        acc0 += w[wb + 30] * xv2_8;
+        acc0_0 += w[wb + 30] * xv2_8;
       }
     }
     if (th >= 1) {
       if (tw < 54) {
         let xv6_0: f32 = dy[xb + tw - 54];
-        acc0 += w[wb + 66] * xv6_0;
+        acc0_0 += w[wb + 66] * xv6_0;
       }
       if (tw < 55) {
         let xv6_4: f32 = dy[xb + tw - 55];
-        acc0 += w[wb + 70] * xv6_4;
+        acc0_0 += w[wb + 70] * xv6_4;
       }
       if (tw >= 1) {
         let xv6_8: f32 = dy[xb + tw - 56];
-        acc0 += w[wb + 74] * xv6_8;
+        acc0_0 += w[wb + 74] * xv6_8;
       }
     }
     if (th >= 2) {
       if (tw < 54) {
         let xv10_0: f32 = dy[xb + tw - 109];
-        acc0 += w[wb + 110] * xv10_0;
+        acc0_0 += w[wb + 110] * xv10_0;
       }
       if (tw < 55) {
         let xv10_4: f32 = dy[xb + tw - 110];
-        acc0 += w[wb + 114] * xv10_4;
+        acc0_0 += w[wb + 114] * xv10_4;
       }
       if (tw >= 1) {
         let xv10_8: f32 = dy[xb + tw - 111];
-        acc0 += w[wb + 118] * xv10_8;
+        acc0_0 += w[wb + 118] * xv10_8;
       }
     }
   }
-  dx[yrow + tw * 4 + 2] = acc0;
+  dx[yrow + tw * 4 + 2] = acc0_0;
 }
 
 // dispatch 4 of 16: ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
@@ -209,58 +209,58 @@ fn main_3(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob;
+  let yrow: i32 = (o0 * 224 + th * 4) * 224;
   let xrow: i32 = th * 55;
   let wrow: i32 = o0 * 121;
-  let yrow: i32 = (o0 * 224 + th * 4) * 224;
   // stride phase (0, 3): 9 of 121 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 64; r++) {
     let xb: i32 = xrow + r * 3025;
     let wb: i32 = wrow + r * 363;
     if (th < 55) {
       if (tw < 54) {
         let xv2_1: f32 = dy[xb + tw + 1];
-        acc0 += w[wb + 23] * xv2_1;
+        acc0_0 += w[wb + 23] * xv2_1;
       }
       if (tw < 55) {
         let xv2_5: f32 = dy[xb + tw];
-        acc0 += w[wb + 27] * xv2_5;
+        acc0_0 += w[wb + 27] * xv2_5;
       }
       if (tw >= 1) {
         let xv2_9: f32 = dy[xb + tw - 1];
-        acc0 += w[wb + 31] * xv2_9;
+        acc0_0 += w[wb + 31] * xv2_9;
       }
     }
     if (th >= 1) {
       if (tw < 54) {
         let xv6_1: f32 = dy[xb + tw - 54];
-        acc0 += w[wb + 67] * xv6_1;
+        acc0_0 += w[wb + 67] * xv6_1;
       }
       if (tw < 55) {
         let xv6_5: f32 = dy[xb + tw - 55];
-        acc0 += w[wb + 71] * xv6_5;
+        acc0_0 += w[wb + 71] * xv6_5;
       }
       if (tw >= 1) {
         let xv6_9: f32 = dy[xb + tw - 56];
-        acc0 += w[wb + 75] * xv6_9;
+        acc0_0 += w[wb + 75] * xv6_9;
       }
     }
     if (th >= 2) {
       if (tw < 54) {
         let xv10_1: f32 = dy[xb + tw - 109];
-        acc0 += w[wb + 111] * xv10_1;
+        acc0_0 += w[wb + 111] * xv10_1;
       }
       if (tw < 55) {
         let xv10_5: f32 = dy[xb + tw - 110];
-        acc0 += w[wb + 115] * xv10_5;
+        acc0_0 += w[wb + 115] * xv10_5;
       }
       if (tw >= 1) {
         let xv10_9: f32 = dy[xb + tw - 111];
-        acc0 += w[wb + 119] * xv10_9;
+        acc0_0 += w[wb + 119] * xv10_9;
       }
     }
   }
-  dx[yrow + tw * 4 + 3] = acc0;
+  dx[yrow + tw * 4 + 3] = acc0_0;
 }
 
 // dispatch 5 of 16: ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
@@ -275,44 +275,44 @@ fn main_4(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob;
+  let yrow: i32 = (o0 * 224 + th * 4) * 224 + 224;
   let xrow: i32 = th * 55;
   let wrow: i32 = o0 * 121;
-  let yrow: i32 = (o0 * 224 + th * 4) * 224 + 224;
   // stride phase (1, 0): 6 of 121 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 64; r++) {
     let xb: i32 = xrow + r * 3025;
     let wb: i32 = wrow + r * 363;
     if (th < 55) {
       if (tw < 55) {
         let xv3_2: f32 = dy[xb + tw];
-        acc0 += w[wb + 35] * xv3_2;
+        acc0_0 += w[wb + 35] * xv3_2;
       }
       if (tw >= 1) {
         let xv3_6: f32 = dy[xb + tw - 1];
-        acc0 += w[wb + 39] * xv3_6;
+        acc0_0 += w[wb + 39] * xv3_6;
       }
       if (tw >= 2) {
         let xv3_10: f32 = dy[xb + tw - 2];
-        acc0 += w[wb + 43] * xv3_10;
+        acc0_0 += w[wb + 43] * xv3_10;
       }
     }
     if (th >= 1) {
       if (tw < 55) {
         let xv7_2: f32 = dy[xb + tw - 55];
-        acc0 += w[wb + 79] * xv7_2;
+        acc0_0 += w[wb + 79] * xv7_2;
       }
       if (tw >= 1) {
         let xv7_6: f32 = dy[xb + tw - 56];
-        acc0 += w[wb + 83] * xv7_6;
+        acc0_0 += w[wb + 83] * xv7_6;
       }
       if (tw >= 2) {
         let xv7_10: f32 = dy[xb + tw - 57];
-        acc0 += w[wb + 87] * xv7_10;
+        acc0_0 += w[wb + 87] * xv7_10;
       }
     }
   }
-  dx[yrow + tw * 4] = acc0;
+  dx[yrow + tw * 4] = acc0_0;
 }
 
 // dispatch 6 of 16: ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
@@ -327,36 +327,36 @@ fn main_5(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob;
+  let yrow: i32 = (o0 * 224 + th * 4) * 224 + 224;
   let xrow: i32 = th * 55;
   let wrow: i32 = o0 * 121;
-  let yrow: i32 = (o0 * 224 + th * 4) * 224 + 224;
   // stride phase (1, 1): 4 of 121 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 64; r++) {
     let xb: i32 = xrow + r * 3025;
     let wb: i32 = wrow + r * 363;
     if (th < 55) {
       if (tw < 55) {
         let xv3_3: f32 = dy[xb + tw];
-        acc0 += w[wb + 36] * xv3_3;
+        acc0_0 += w[wb + 36] * xv3_3;
       }
       if (tw >= 1) {
         let xv3_7: f32 = dy[xb + tw - 1];
-        acc0 += w[wb + 40] * xv3_7;
+        acc0_0 += w[wb + 40] * xv3_7;
       }
     }
     if (th >= 1) {
       if (tw < 55) {
         let xv7_3: f32 = dy[xb + tw - 55];
-        acc0 += w[wb + 80] * xv7_3;
+        acc0_0 += w[wb + 80] * xv7_3;
       }
       if (tw >= 1) {
         let xv7_7: f32 = dy[xb + tw - 56];
-        acc0 += w[wb + 84] * xv7_7;
+        acc0_0 += w[wb + 84] * xv7_7;
       }
     }
   }
-  dx[yrow + tw * 4 + 1] = acc0;
+  dx[yrow + tw * 4 + 1] = acc0_0;
 }
 
 // dispatch 7 of 16: ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
@@ -371,44 +371,44 @@ fn main_6(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob;
+  let yrow: i32 = (o0 * 224 + th * 4) * 224 + 224;
   let xrow: i32 = th * 55;
   let wrow: i32 = o0 * 121;
-  let yrow: i32 = (o0 * 224 + th * 4) * 224 + 224;
   // stride phase (1, 2): 6 of 121 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 64; r++) {
     let xb: i32 = xrow + r * 3025;
     let wb: i32 = wrow + r * 363;
     if (th < 55) {
       if (tw < 54) {
         let xv3_0: f32 = dy[xb + tw + 1];
-        acc0 += w[wb + 33] * xv3_0;
+        acc0_0 += w[wb + 33] * xv3_0;
       }
       if (tw < 55) {
         let xv3_4: f32 = dy[xb + tw];
-        acc0 += w[wb + 37] * xv3_4;
+        acc0_0 += w[wb + 37] * xv3_4;
       }
       if (tw >= 1) {
         let xv3_8: f32 = dy[xb + tw - 1];
-        acc0 += w[wb + 41] * xv3_8;
+        acc0_0 += w[wb + 41] * xv3_8;
       }
     }
     if (th >= 1) {
       if (tw < 54) {
         let xv7_0: f32 = dy[xb + tw - 54];
-        acc0 += w[wb + 77] * xv7_0;
+        acc0_0 += w[wb + 77] * xv7_0;
       }
       if (tw < 55) {
         let xv7_4: f32 = dy[xb + tw - 55];
-        acc0 += w[wb + 81] * xv7_4;
+        acc0_0 += w[wb + 81] * xv7_4;
       }
       if (tw >= 1) {
         let xv7_8: f32 = dy[xb + tw - 56];
-        acc0 += w[wb + 85] * xv7_8;
+        acc0_0 += w[wb + 85] * xv7_8;
       }
     }
   }
-  dx[yrow + tw * 4 + 2] = acc0;
+  dx[yrow + tw * 4 + 2] = acc0_0;
 }
 
 // dispatch 8 of 16: ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
@@ -423,44 +423,44 @@ fn main_7(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob;
+  let yrow: i32 = (o0 * 224 + th * 4) * 224 + 224;
   let xrow: i32 = th * 55;
   let wrow: i32 = o0 * 121;
-  let yrow: i32 = (o0 * 224 + th * 4) * 224 + 224;
   // stride phase (1, 3): 6 of 121 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 64; r++) {
     let xb: i32 = xrow + r * 3025;
     let wb: i32 = wrow + r * 363;
     if (th < 55) {
       if (tw < 54) {
         let xv3_1: f32 = dy[xb + tw + 1];
-        acc0 += w[wb + 34] * xv3_1;
+        acc0_0 += w[wb + 34] * xv3_1;
       }
       if (tw < 55) {
         let xv3_5: f32 = dy[xb + tw];
-        acc0 += w[wb + 38] * xv3_5;
+        acc0_0 += w[wb + 38] * xv3_5;
       }
       if (tw >= 1) {
         let xv3_9: f32 = dy[xb + tw - 1];
-        acc0 += w[wb + 42] * xv3_9;
+        acc0_0 += w[wb + 42] * xv3_9;
       }
     }
     if (th >= 1) {
       if (tw < 54) {
         let xv7_1: f32 = dy[xb + tw - 54];
-        acc0 += w[wb + 78] * xv7_1;
+        acc0_0 += w[wb + 78] * xv7_1;
       }
       if (tw < 55) {
         let xv7_5: f32 = dy[xb + tw - 55];
-        acc0 += w[wb + 82] * xv7_5;
+        acc0_0 += w[wb + 82] * xv7_5;
       }
       if (tw >= 1) {
         let xv7_9: f32 = dy[xb + tw - 56];
-        acc0 += w[wb + 86] * xv7_9;
+        acc0_0 += w[wb + 86] * xv7_9;
       }
     }
   }
-  dx[yrow + tw * 4 + 3] = acc0;
+  dx[yrow + tw * 4 + 3] = acc0_0;
 }
 
 // dispatch 9 of 16: ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
@@ -475,58 +475,58 @@ fn main_8(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob;
+  let yrow: i32 = (o0 * 224 + th * 4) * 224 + 448;
   let xrow: i32 = th * 55;
   let wrow: i32 = o0 * 121;
-  let yrow: i32 = (o0 * 224 + th * 4) * 224 + 448;
   // stride phase (2, 0): 9 of 121 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 64; r++) {
     let xb: i32 = xrow + r * 3025;
     let wb: i32 = wrow + r * 363;
     if (th < 54) {
       if (tw < 55) {
         let xv0_2: f32 = dy[xb + tw + 55];
-        acc0 += w[wb + 2] * xv0_2;
+        acc0_0 += w[wb + 2] * xv0_2;
       }
       if (tw >= 1) {
         let xv0_6: f32 = dy[xb + tw + 54];
-        acc0 += w[wb + 6] * xv0_6;
+        acc0_0 += w[wb + 6] * xv0_6;
       }
       if (tw >= 2) {
         let xv0_10: f32 = dy[xb + tw + 53];
-        acc0 += w[wb + 10] * xv0_10;
+        acc0_0 += w[wb + 10] * xv0_10;
       }
     }
     if (th < 55) {
       if (tw < 55) {
         let xv4_2: f32 = dy[xb + tw];
-        acc0 += w[wb + 46] * xv4_2;
+        acc0_0 += w[wb + 46] * xv4_2;
       }
       if (tw >= 1) {
         let xv4_6: f32 = dy[xb + tw - 1];
-        acc0 += w[wb + 50] * xv4_6;
+        acc0_0 += w[wb + 50] * xv4_6;
       }
       if (tw >= 2) {
         let xv4_10: f32 = dy[xb + tw - 2];
-        acc0 += w[wb + 54] * xv4_10;
+        acc0_0 += w[wb + 54] * xv4_10;
       }
     }
     if (th >= 1) {
       if (tw < 55) {
         let xv8_2: f32 = dy[xb + tw - 55];
-        acc0 += w[wb + 90] * xv8_2;
+        acc0_0 += w[wb + 90] * xv8_2;
       }
       if (tw >= 1) {
         let xv8_6: f32 = dy[xb + tw - 56];
-        acc0 += w[wb + 94] * xv8_6;
+        acc0_0 += w[wb + 94] * xv8_6;
       }
       if (tw >= 2) {
         let xv8_10: f32 = dy[xb + tw - 57];
-        acc0 += w[wb + 98] * xv8_10;
+        acc0_0 += w[wb + 98] * xv8_10;
       }
     }
   }
-  dx[yrow + tw * 4] = acc0;
+  dx[yrow + tw * 4] = acc0_0;
 }
 
 // dispatch 10 of 16: ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
@@ -541,46 +541,46 @@ fn main_9(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob;
+  let yrow: i32 = (o0 * 224 + th * 4) * 224 + 448;
   let xrow: i32 = th * 55;
   let wrow: i32 = o0 * 121;
-  let yrow: i32 = (o0 * 224 + th * 4) * 224 + 448;
   // stride phase (2, 1): 6 of 121 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 64; r++) {
     let xb: i32 = xrow + r * 3025;
     let wb: i32 = wrow + r * 363;
     if (th < 54) {
       if (tw < 55) {
         let xv0_3: f32 = dy[xb + tw + 55];
-        acc0 += w[wb + 3] * xv0_3;
+        acc0_0 += w[wb + 3] * xv0_3;
       }
       if (tw >= 1) {
         let xv0_7: f32 = dy[xb + tw + 54];
-        acc0 += w[wb + 7] * xv0_7;
+        acc0_0 += w[wb + 7] * xv0_7;
       }
     }
     if (th < 55) {
       if (tw < 55) {
         let xv4_3: f32 = dy[xb + tw];
-        acc0 += w[wb + 47] * xv4_3;
+        acc0_0 += w[wb + 47] * xv4_3;
       }
       if (tw >= 1) {
         let xv4_7: f32 = dy[xb + tw - 1];
-        acc0 += w[wb + 51] * xv4_7;
+        acc0_0 += w[wb + 51] * xv4_7;
       }
     }
     if (th >= 1) {
       if (tw < 55) {
         let xv8_3: f32 = dy[xb + tw - 55];
-        acc0 += w[wb + 91] * xv8_3;
+        acc0_0 += w[wb + 91] * xv8_3;
       }
       if (tw >= 1) {
         let xv8_7: f32 = dy[xb + tw - 56];
-        acc0 += w[wb + 95] * xv8_7;
+        acc0_0 += w[wb + 95] * xv8_7;
       }
     }
   }
-  dx[yrow + tw * 4 + 1] = acc0;
+  dx[yrow + tw * 4 + 1] = acc0_0;
 }
 
 // dispatch 11 of 16: ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
@@ -595,58 +595,58 @@ fn main_10(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob;
+  let yrow: i32 = (o0 * 224 + th * 4) * 224 + 448;
   let xrow: i32 = th * 55;
   let wrow: i32 = o0 * 121;
-  let yrow: i32 = (o0 * 224 + th * 4) * 224 + 448;
   // stride phase (2, 2): 9 of 121 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 64; r++) {
     let xb: i32 = xrow + r * 3025;
     let wb: i32 = wrow + r * 363;
     if (th < 54) {
       if (tw < 54) {
         let xv0_0: f32 = dy[xb + tw + 56];
-        acc0 += w[wb] * xv0_0;
+        acc0_0 += w[wb] * xv0_0;
       }
       if (tw < 55) {
         let xv0_4: f32 = dy[xb + tw + 55];
-        acc0 += w[wb + 4] * xv0_4;
+        acc0_0 += w[wb + 4] * xv0_4;
       }
       if (tw >= 1) {
         let xv0_8: f32 = dy[xb + tw + 54];
-        acc0 += w[wb + 8] * xv0_8;
+        acc0_0 += w[wb + 8] * xv0_8;
       }
     }
     if (th < 55) {
       if (tw < 54) {
         let xv4_0: f32 = dy[xb + tw + 1];
-        acc0 += w[wb + 44] * xv4_0;
+        acc0_0 += w[wb + 44] * xv4_0;
       }
       if (tw < 55) {
         let xv4_4: f32 = dy[xb + tw];
-        acc0 += w[wb + 48] * xv4_4;
+        acc0_0 += w[wb + 48] * xv4_4;
       }
       if (tw >= 1) {
         let xv4_8: f32 = dy[xb + tw - 1];
-        acc0 += w[wb + 52] * xv4_8;
+        acc0_0 += w[wb + 52] * xv4_8;
       }
     }
     if (th >= 1) {
       if (tw < 54) {
         let xv8_0: f32 = dy[xb + tw - 54];
-        acc0 += w[wb + 88] * xv8_0;
+        acc0_0 += w[wb + 88] * xv8_0;
       }
       if (tw < 55) {
         let xv8_4: f32 = dy[xb + tw - 55];
-        acc0 += w[wb + 92] * xv8_4;
+        acc0_0 += w[wb + 92] * xv8_4;
       }
       if (tw >= 1) {
         let xv8_8: f32 = dy[xb + tw - 56];
-        acc0 += w[wb + 96] * xv8_8;
+        acc0_0 += w[wb + 96] * xv8_8;
       }
     }
   }
-  dx[yrow + tw * 4 + 2] = acc0;
+  dx[yrow + tw * 4 + 2] = acc0_0;
 }
 
 // dispatch 12 of 16: ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
@@ -661,58 +661,58 @@ fn main_11(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob;
+  let yrow: i32 = (o0 * 224 + th * 4) * 224 + 448;
   let xrow: i32 = th * 55;
   let wrow: i32 = o0 * 121;
-  let yrow: i32 = (o0 * 224 + th * 4) * 224 + 448;
   // stride phase (2, 3): 9 of 121 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 64; r++) {
     let xb: i32 = xrow + r * 3025;
     let wb: i32 = wrow + r * 363;
     if (th < 54) {
       if (tw < 54) {
         let xv0_1: f32 = dy[xb + tw + 56];
-        acc0 += w[wb + 1] * xv0_1;
+        acc0_0 += w[wb + 1] * xv0_1;
       }
       if (tw < 55) {
         let xv0_5: f32 = dy[xb + tw + 55];
-        acc0 += w[wb + 5] * xv0_5;
+        acc0_0 += w[wb + 5] * xv0_5;
       }
       if (tw >= 1) {
         let xv0_9: f32 = dy[xb + tw + 54];
-        acc0 += w[wb + 9] * xv0_9;
+        acc0_0 += w[wb + 9] * xv0_9;
       }
     }
     if (th < 55) {
       if (tw < 54) {
         let xv4_1: f32 = dy[xb + tw + 1];
-        acc0 += w[wb + 45] * xv4_1;
+        acc0_0 += w[wb + 45] * xv4_1;
       }
       if (tw < 55) {
         let xv4_5: f32 = dy[xb + tw];
-        acc0 += w[wb + 49] * xv4_5;
+        acc0_0 += w[wb + 49] * xv4_5;
       }
       if (tw >= 1) {
         let xv4_9: f32 = dy[xb + tw - 1];
-        acc0 += w[wb + 53] * xv4_9;
+        acc0_0 += w[wb + 53] * xv4_9;
       }
     }
     if (th >= 1) {
       if (tw < 54) {
         let xv8_1: f32 = dy[xb + tw - 54];
-        acc0 += w[wb + 89] * xv8_1;
+        acc0_0 += w[wb + 89] * xv8_1;
       }
       if (tw < 55) {
         let xv8_5: f32 = dy[xb + tw - 55];
-        acc0 += w[wb + 93] * xv8_5;
+        acc0_0 += w[wb + 93] * xv8_5;
       }
       if (tw >= 1) {
         let xv8_9: f32 = dy[xb + tw - 56];
-        acc0 += w[wb + 97] * xv8_9;
+        acc0_0 += w[wb + 97] * xv8_9;
       }
     }
   }
-  dx[yrow + tw * 4 + 3] = acc0;
+  dx[yrow + tw * 4 + 3] = acc0_0;
 }
 
 // dispatch 13 of 16: ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
@@ -727,58 +727,58 @@ fn main_12(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob;
+  let yrow: i32 = (o0 * 224 + th * 4) * 224 + 672;
   let xrow: i32 = th * 55;
   let wrow: i32 = o0 * 121;
-  let yrow: i32 = (o0 * 224 + th * 4) * 224 + 672;
   // stride phase (3, 0): 9 of 121 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 64; r++) {
     let xb: i32 = xrow + r * 3025;
     let wb: i32 = wrow + r * 363;
     if (th < 54) {
       if (tw < 55) {
         let xv1_2: f32 = dy[xb + tw + 55];
-        acc0 += w[wb + 13] * xv1_2;
+        acc0_0 += w[wb + 13] * xv1_2;
       }
       if (tw >= 1) {
         let xv1_6: f32 = dy[xb + tw + 54];
-        acc0 += w[wb + 17] * xv1_6;
+        acc0_0 += w[wb + 17] * xv1_6;
       }
       if (tw >= 2) {
         let xv1_10: f32 = dy[xb + tw + 53];
-        acc0 += w[wb + 21] * xv1_10;
+        acc0_0 += w[wb + 21] * xv1_10;
       }
     }
     if (th < 55) {
       if (tw < 55) {
         let xv5_2: f32 = dy[xb + tw];
-        acc0 += w[wb + 57] * xv5_2;
+        acc0_0 += w[wb + 57] * xv5_2;
       }
       if (tw >= 1) {
         let xv5_6: f32 = dy[xb + tw - 1];
-        acc0 += w[wb + 61] * xv5_6;
+        acc0_0 += w[wb + 61] * xv5_6;
       }
       if (tw >= 2) {
         let xv5_10: f32 = dy[xb + tw - 2];
-        acc0 += w[wb + 65] * xv5_10;
+        acc0_0 += w[wb + 65] * xv5_10;
       }
     }
     if (th >= 1) {
       if (tw < 55) {
         let xv9_2: f32 = dy[xb + tw - 55];
-        acc0 += w[wb + 101] * xv9_2;
+        acc0_0 += w[wb + 101] * xv9_2;
       }
       if (tw >= 1) {
         let xv9_6: f32 = dy[xb + tw - 56];
-        acc0 += w[wb + 105] * xv9_6;
+        acc0_0 += w[wb + 105] * xv9_6;
       }
       if (tw >= 2) {
         let xv9_10: f32 = dy[xb + tw - 57];
-        acc0 += w[wb + 109] * xv9_10;
+        acc0_0 += w[wb + 109] * xv9_10;
       }
     }
   }
-  dx[yrow + tw * 4] = acc0;
+  dx[yrow + tw * 4] = acc0_0;
 }
 
 // dispatch 14 of 16: ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
@@ -793,46 +793,46 @@ fn main_13(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob;
+  let yrow: i32 = (o0 * 224 + th * 4) * 224 + 672;
   let xrow: i32 = th * 55;
   let wrow: i32 = o0 * 121;
-  let yrow: i32 = (o0 * 224 + th * 4) * 224 + 672;
   // stride phase (3, 1): 6 of 121 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 64; r++) {
     let xb: i32 = xrow + r * 3025;
     let wb: i32 = wrow + r * 363;
     if (th < 54) {
       if (tw < 55) {
         let xv1_3: f32 = dy[xb + tw + 55];
-        acc0 += w[wb + 14] * xv1_3;
+        acc0_0 += w[wb + 14] * xv1_3;
       }
       if (tw >= 1) {
         let xv1_7: f32 = dy[xb + tw + 54];
-        acc0 += w[wb + 18] * xv1_7;
+        acc0_0 += w[wb + 18] * xv1_7;
       }
     }
     if (th < 55) {
       if (tw < 55) {
         let xv5_3: f32 = dy[xb + tw];
-        acc0 += w[wb + 58] * xv5_3;
+        acc0_0 += w[wb + 58] * xv5_3;
       }
       if (tw >= 1) {
         let xv5_7: f32 = dy[xb + tw - 1];
-        acc0 += w[wb + 62] * xv5_7;
+        acc0_0 += w[wb + 62] * xv5_7;
       }
     }
     if (th >= 1) {
       if (tw < 55) {
         let xv9_3: f32 = dy[xb + tw - 55];
-        acc0 += w[wb + 102] * xv9_3;
+        acc0_0 += w[wb + 102] * xv9_3;
       }
       if (tw >= 1) {
         let xv9_7: f32 = dy[xb + tw - 56];
-        acc0 += w[wb + 106] * xv9_7;
+        acc0_0 += w[wb + 106] * xv9_7;
       }
     }
   }
-  dx[yrow + tw * 4 + 1] = acc0;
+  dx[yrow + tw * 4 + 1] = acc0_0;
 }
 
 // dispatch 15 of 16: ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
@@ -847,58 +847,58 @@ fn main_14(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob;
+  let yrow: i32 = (o0 * 224 + th * 4) * 224 + 672;
   let xrow: i32 = th * 55;
   let wrow: i32 = o0 * 121;
-  let yrow: i32 = (o0 * 224 + th * 4) * 224 + 672;
   // stride phase (3, 2): 9 of 121 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 64; r++) {
     let xb: i32 = xrow + r * 3025;
     let wb: i32 = wrow + r * 363;
     if (th < 54) {
       if (tw < 54) {
         let xv1_0: f32 = dy[xb + tw + 56];
-        acc0 += w[wb + 11] * xv1_0;
+        acc0_0 += w[wb + 11] * xv1_0;
       }
       if (tw < 55) {
         let xv1_4: f32 = dy[xb + tw + 55];
-        acc0 += w[wb + 15] * xv1_4;
+        acc0_0 += w[wb + 15] * xv1_4;
       }
       if (tw >= 1) {
         let xv1_8: f32 = dy[xb + tw + 54];
-        acc0 += w[wb + 19] * xv1_8;
+        acc0_0 += w[wb + 19] * xv1_8;
       }
     }
     if (th < 55) {
       if (tw < 54) {
         let xv5_0: f32 = dy[xb + tw + 1];
-        acc0 += w[wb + 55] * xv5_0;
+        acc0_0 += w[wb + 55] * xv5_0;
       }
       if (tw < 55) {
         let xv5_4: f32 = dy[xb + tw];
-        acc0 += w[wb + 59] * xv5_4;
+        acc0_0 += w[wb + 59] * xv5_4;
       }
       if (tw >= 1) {
         let xv5_8: f32 = dy[xb + tw - 1];
-        acc0 += w[wb + 63] * xv5_8;
+        acc0_0 += w[wb + 63] * xv5_8;
       }
     }
     if (th >= 1) {
       if (tw < 54) {
         let xv9_0: f32 = dy[xb + tw - 54];
-        acc0 += w[wb + 99] * xv9_0;
+        acc0_0 += w[wb + 99] * xv9_0;
       }
       if (tw < 55) {
         let xv9_4: f32 = dy[xb + tw - 55];
-        acc0 += w[wb + 103] * xv9_4;
+        acc0_0 += w[wb + 103] * xv9_4;
       }
       if (tw >= 1) {
         let xv9_8: f32 = dy[xb + tw - 56];
-        acc0 += w[wb + 107] * xv9_8;
+        acc0_0 += w[wb + 107] * xv9_8;
       }
     }
   }
-  dx[yrow + tw * 4 + 2] = acc0;
+  dx[yrow + tw * 4 + 2] = acc0_0;
 }
 
 // dispatch 16 of 16: ob=3 x th=56 x tw=56; 147x1x1 workgroups of 64
@@ -913,56 +913,56 @@ fn main_15(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
   let th: i32 = (_i / 56) % 56;
   let tw: i32 = (_i) % 56;
   let o0: i32 = ob;
+  let yrow: i32 = (o0 * 224 + th * 4) * 224 + 672;
   let xrow: i32 = th * 55;
   let wrow: i32 = o0 * 121;
-  let yrow: i32 = (o0 * 224 + th * 4) * 224 + 672;
   // stride phase (3, 3): 9 of 121 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 64; r++) {
     let xb: i32 = xrow + r * 3025;
     let wb: i32 = wrow + r * 363;
     if (th < 54) {
       if (tw < 54) {
         let xv1_1: f32 = dy[xb + tw + 56];
-        acc0 += w[wb + 12] * xv1_1;
+        acc0_0 += w[wb + 12] * xv1_1;
       }
       if (tw < 55) {
         let xv1_5: f32 = dy[xb + tw + 55];
-        acc0 += w[wb + 16] * xv1_5;
+        acc0_0 += w[wb + 16] * xv1_5;
       }
       if (tw >= 1) {
         let xv1_9: f32 = dy[xb + tw + 54];
-        acc0 += w[wb + 20] * xv1_9;
+        acc0_0 += w[wb + 20] * xv1_9;
       }
     }
     if (th < 55) {
       if (tw < 54) {
         let xv5_1: f32 = dy[xb + tw + 1];
-        acc0 += w[wb + 56] * xv5_1;
+        acc0_0 += w[wb + 56] * xv5_1;
       }
       if (tw < 55) {
         let xv5_5: f32 = dy[xb + tw];
-        acc0 += w[wb + 60] * xv5_5;
+        acc0_0 += w[wb + 60] * xv5_5;
       }
       if (tw >= 1) {
         let xv5_9: f32 = dy[xb + tw - 1];
-        acc0 += w[wb + 64] * xv5_9;
+        acc0_0 += w[wb + 64] * xv5_9;
       }
     }
     if (th >= 1) {
       if (tw < 54) {
         let xv9_1: f32 = dy[xb + tw - 54];
-        acc0 += w[wb + 100] * xv9_1;
+        acc0_0 += w[wb + 100] * xv9_1;
       }
       if (tw < 55) {
         let xv9_5: f32 = dy[xb + tw - 55];
-        acc0 += w[wb + 104] * xv9_5;
+        acc0_0 += w[wb + 104] * xv9_5;
       }
       if (tw >= 1) {
         let xv9_9: f32 = dy[xb + tw - 56];
-        acc0 += w[wb + 108] * xv9_9;
+        acc0_0 += w[wb + 108] * xv9_9;
       }
     }
   }
-  dx[yrow + tw * 4 + 3] = acc0;
+  dx[yrow + tw * 4 + 3] = acc0_0;
 }

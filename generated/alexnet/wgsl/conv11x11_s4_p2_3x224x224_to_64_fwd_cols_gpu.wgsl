@@ -25,351 +25,351 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let src: i32 = r * 50176;
   let cb: i32 = dst + (oh * 55 + ow) * 363;
   if (oh >= 1 && ow >= 1) {
-    cols[cb] = x[src + (oh * 896 + ow * 4) - 450];
+    cols[cb] = x[src + oh * 896 + ow * 4 - 450];
   } else {
     cols[cb] = 0f;
   }
   if (oh >= 1 && ow >= 1) {
-    cols[cb + 1] = x[src + (oh * 896 + ow * 4) - 449];
+    cols[cb + 1] = x[src + oh * 896 + ow * 4 - 449];
   } else {
     cols[cb + 1] = 0f;
   }
   if (oh >= 1) {
-    cols[cb + 2] = x[src + (oh * 896 + ow * 4) - 448];
+    cols[cb + 2] = x[src + oh * 896 + ow * 4 - 448];
   } else {
     cols[cb + 2] = 0f;
   }
   if (oh >= 1) {
-    cols[cb + 3] = x[src + (oh * 896 + ow * 4) - 447];
+    cols[cb + 3] = x[src + oh * 896 + ow * 4 - 447];
   } else {
     cols[cb + 3] = 0f;
   }
   if (oh >= 1) {
-    cols[cb + 4] = x[src + (oh * 896 + ow * 4) - 446];
+    cols[cb + 4] = x[src + oh * 896 + ow * 4 - 446];
   } else {
     cols[cb + 4] = 0f;
   }
   if (oh >= 1) {
-    cols[cb + 5] = x[src + (oh * 896 + ow * 4) - 445];
+    cols[cb + 5] = x[src + oh * 896 + ow * 4 - 445];
   } else {
     cols[cb + 5] = 0f;
   }
   if (oh >= 1) {
-    cols[cb + 6] = x[src + (oh * 896 + ow * 4) - 444];
+    cols[cb + 6] = x[src + oh * 896 + ow * 4 - 444];
   } else {
     cols[cb + 6] = 0f;
   }
   if (oh >= 1) {
-    cols[cb + 7] = x[src + (oh * 896 + ow * 4) - 443];
+    cols[cb + 7] = x[src + oh * 896 + ow * 4 - 443];
   } else {
     cols[cb + 7] = 0f;
   }
   if (oh >= 1) {
-    cols[cb + 8] = x[src + (oh * 896 + ow * 4) - 442];
+    cols[cb + 8] = x[src + oh * 896 + ow * 4 - 442];
   } else {
     cols[cb + 8] = 0f;
   }
   if (oh >= 1) {
-    cols[cb + 9] = x[src + (oh * 896 + ow * 4) - 441];
+    cols[cb + 9] = x[src + oh * 896 + ow * 4 - 441];
   } else {
     cols[cb + 9] = 0f;
   }
   if (oh >= 1 && ow < 54) {
-    cols[cb + 10] = x[src + (oh * 896 + ow * 4) - 440];
+    cols[cb + 10] = x[src + oh * 896 + ow * 4 - 440];
   } else {
     cols[cb + 10] = 0f;
   }
   if (oh >= 1 && ow >= 1) {
-    cols[cb + 11] = x[src + (oh * 896 + ow * 4) - 226];
+    cols[cb + 11] = x[src + oh * 896 + ow * 4 - 226];
   } else {
     cols[cb + 11] = 0f;
   }
   if (oh >= 1 && ow >= 1) {
-    cols[cb + 12] = x[src + (oh * 896 + ow * 4) - 225];
+    cols[cb + 12] = x[src + oh * 896 + ow * 4 - 225];
   } else {
     cols[cb + 12] = 0f;
   }
   if (oh >= 1) {
-    cols[cb + 13] = x[src + (oh * 896 + ow * 4) - 224];
+    cols[cb + 13] = x[src + oh * 896 + ow * 4 - 224];
   } else {
     cols[cb + 13] = 0f;
   }
   if (oh >= 1) {
-    cols[cb + 14] = x[src + (oh * 896 + ow * 4) - 223];
+    cols[cb + 14] = x[src + oh * 896 + ow * 4 - 223];
   } else {
     cols[cb + 14] = 0f;
   }
   if (oh >= 1) {
-    cols[cb + 15] = x[src + (oh * 896 + ow * 4) - 222];
+    cols[cb + 15] = x[src + oh * 896 + ow * 4 - 222];
   } else {
     cols[cb + 15] = 0f;
   }
   if (oh >= 1) {
-    cols[cb + 16] = x[src + (oh * 896 + ow * 4) - 221];
+    cols[cb + 16] = x[src + oh * 896 + ow * 4 - 221];
   } else {
     cols[cb + 16] = 0f;
   }
   if (oh >= 1) {
-    cols[cb + 17] = x[src + (oh * 896 + ow * 4) - 220];
+    cols[cb + 17] = x[src + oh * 896 + ow * 4 - 220];
   } else {
     cols[cb + 17] = 0f;
   }
   if (oh >= 1) {
-    cols[cb + 18] = x[src + (oh * 896 + ow * 4) - 219];
+    cols[cb + 18] = x[src + oh * 896 + ow * 4 - 219];
   } else {
     cols[cb + 18] = 0f;
   }
   if (oh >= 1) {
-    cols[cb + 19] = x[src + (oh * 896 + ow * 4) - 218];
+    cols[cb + 19] = x[src + oh * 896 + ow * 4 - 218];
   } else {
     cols[cb + 19] = 0f;
   }
   if (oh >= 1) {
-    cols[cb + 20] = x[src + (oh * 896 + ow * 4) - 217];
+    cols[cb + 20] = x[src + oh * 896 + ow * 4 - 217];
   } else {
     cols[cb + 20] = 0f;
   }
   if (oh >= 1 && ow < 54) {
-    cols[cb + 21] = x[src + (oh * 896 + ow * 4) - 216];
+    cols[cb + 21] = x[src + oh * 896 + ow * 4 - 216];
   } else {
     cols[cb + 21] = 0f;
   }
   if (ow >= 1) {
-    cols[cb + 22] = x[src + (oh * 896 + ow * 4) - 2];
+    cols[cb + 22] = x[src + oh * 896 + ow * 4 - 2];
   } else {
     cols[cb + 22] = 0f;
   }
   if (ow >= 1) {
-    cols[cb + 23] = x[src + (oh * 896 + ow * 4) - 1];
+    cols[cb + 23] = x[src + oh * 896 + ow * 4 - 1];
   } else {
     cols[cb + 23] = 0f;
   }
-  cols[cb + 24] = x[src + (oh * 896 + ow * 4)];
-  cols[cb + 25] = x[src + (oh * 896 + ow * 4) + 1];
-  cols[cb + 26] = x[src + (oh * 896 + ow * 4) + 2];
-  cols[cb + 27] = x[src + (oh * 896 + ow * 4) + 3];
-  cols[cb + 28] = x[src + (oh * 896 + ow * 4) + 4];
-  cols[cb + 29] = x[src + (oh * 896 + ow * 4) + 5];
-  cols[cb + 30] = x[src + (oh * 896 + ow * 4) + 6];
-  cols[cb + 31] = x[src + (oh * 896 + ow * 4) + 7];
+  cols[cb + 24] = x[src + oh * 896 + ow * 4];
+  cols[cb + 25] = x[src + oh * 896 + ow * 4 + 1];
+  cols[cb + 26] = x[src + oh * 896 + ow * 4 + 2];
+  cols[cb + 27] = x[src + oh * 896 + ow * 4 + 3];
+  cols[cb + 28] = x[src + oh * 896 + ow * 4 + 4];
+  cols[cb + 29] = x[src + oh * 896 + ow * 4 + 5];
+  cols[cb + 30] = x[src + oh * 896 + ow * 4 + 6];
+  cols[cb + 31] = x[src + oh * 896 + ow * 4 + 7];
   if (ow < 54) {
-    cols[cb + 32] = x[src + (oh * 896 + ow * 4) + 8];
+    cols[cb + 32] = x[src + oh * 896 + ow * 4 + 8];
   } else {
     cols[cb + 32] = 0f;
   }
   if (ow >= 1) {
-    cols[cb + 33] = x[src + (oh * 896 + ow * 4) + 222];
+    cols[cb + 33] = x[src + oh * 896 + ow * 4 + 222];
   } else {
     cols[cb + 33] = 0f;
   }
   if (ow >= 1) {
-    cols[cb + 34] = x[src + (oh * 896 + ow * 4) + 223];
+    cols[cb + 34] = x[src + oh * 896 + ow * 4 + 223];
   } else {
     cols[cb + 34] = 0f;
   }
-  cols[cb + 35] = x[src + (oh * 896 + ow * 4) + 224];
-  cols[cb + 36] = x[src + (oh * 896 + ow * 4) + 225];
-  cols[cb + 37] = x[src + (oh * 896 + ow * 4) + 226];
-  cols[cb + 38] = x[src + (oh * 896 + ow * 4) + 227];
-  cols[cb + 39] = x[src + (oh * 896 + ow * 4) + 228];
-  cols[cb + 40] = x[src + (oh * 896 + ow * 4) + 229];
-  cols[cb + 41] = x[src + (oh * 896 + ow * 4) + 230];
-  cols[cb + 42] = x[src + (oh * 896 + ow * 4) + 231];
+  cols[cb + 35] = x[src + oh * 896 + ow * 4 + 224];
+  cols[cb + 36] = x[src + oh * 896 + ow * 4 + 225];
+  cols[cb + 37] = x[src + oh * 896 + ow * 4 + 226];
+  cols[cb + 38] = x[src + oh * 896 + ow * 4 + 227];
+  cols[cb + 39] = x[src + oh * 896 + ow * 4 + 228];
+  cols[cb + 40] = x[src + oh * 896 + ow * 4 + 229];
+  cols[cb + 41] = x[src + oh * 896 + ow * 4 + 230];
+  cols[cb + 42] = x[src + oh * 896 + ow * 4 + 231];
   if (ow < 54) {
-    cols[cb + 43] = x[src + (oh * 896 + ow * 4) + 232];
+    cols[cb + 43] = x[src + oh * 896 + ow * 4 + 232];
   } else {
     cols[cb + 43] = 0f;
   }
   if (ow >= 1) {
-    cols[cb + 44] = x[src + (oh * 896 + ow * 4) + 446];
+    cols[cb + 44] = x[src + oh * 896 + ow * 4 + 446];
   } else {
     cols[cb + 44] = 0f;
   }
   if (ow >= 1) {
-    cols[cb + 45] = x[src + (oh * 896 + ow * 4) + 447];
+    cols[cb + 45] = x[src + oh * 896 + ow * 4 + 447];
   } else {
     cols[cb + 45] = 0f;
   }
-  cols[cb + 46] = x[src + (oh * 896 + ow * 4) + 448];
-  cols[cb + 47] = x[src + (oh * 896 + ow * 4) + 449];
-  cols[cb + 48] = x[src + (oh * 896 + ow * 4) + 450];
-  cols[cb + 49] = x[src + (oh * 896 + ow * 4) + 451];
-  cols[cb + 50] = x[src + (oh * 896 + ow * 4) + 452];
-  cols[cb + 51] = x[src + (oh * 896 + ow * 4) + 453];
-  cols[cb + 52] = x[src + (oh * 896 + ow * 4) + 454];
-  cols[cb + 53] = x[src + (oh * 896 + ow * 4) + 455];
+  cols[cb + 46] = x[src + oh * 896 + ow * 4 + 448];
+  cols[cb + 47] = x[src + oh * 896 + ow * 4 + 449];
+  cols[cb + 48] = x[src + oh * 896 + ow * 4 + 450];
+  cols[cb + 49] = x[src + oh * 896 + ow * 4 + 451];
+  cols[cb + 50] = x[src + oh * 896 + ow * 4 + 452];
+  cols[cb + 51] = x[src + oh * 896 + ow * 4 + 453];
+  cols[cb + 52] = x[src + oh * 896 + ow * 4 + 454];
+  cols[cb + 53] = x[src + oh * 896 + ow * 4 + 455];
   if (ow < 54) {
-    cols[cb + 54] = x[src + (oh * 896 + ow * 4) + 456];
+    cols[cb + 54] = x[src + oh * 896 + ow * 4 + 456];
   } else {
     cols[cb + 54] = 0f;
   }
   if (ow >= 1) {
-    cols[cb + 55] = x[src + (oh * 896 + ow * 4) + 670];
+    cols[cb + 55] = x[src + oh * 896 + ow * 4 + 670];
   } else {
     cols[cb + 55] = 0f;
   }
   if (ow >= 1) {
-    cols[cb + 56] = x[src + (oh * 896 + ow * 4) + 671];
+    cols[cb + 56] = x[src + oh * 896 + ow * 4 + 671];
   } else {
     cols[cb + 56] = 0f;
   }
-  cols[cb + 57] = x[src + (oh * 896 + ow * 4) + 672];
-  cols[cb + 58] = x[src + (oh * 896 + ow * 4) + 673];
-  cols[cb + 59] = x[src + (oh * 896 + ow * 4) + 674];
-  cols[cb + 60] = x[src + (oh * 896 + ow * 4) + 675];
-  cols[cb + 61] = x[src + (oh * 896 + ow * 4) + 676];
-  cols[cb + 62] = x[src + (oh * 896 + ow * 4) + 677];
-  cols[cb + 63] = x[src + (oh * 896 + ow * 4) + 678];
-  cols[cb + 64] = x[src + (oh * 896 + ow * 4) + 679];
+  cols[cb + 57] = x[src + oh * 896 + ow * 4 + 672];
+  cols[cb + 58] = x[src + oh * 896 + ow * 4 + 673];
+  cols[cb + 59] = x[src + oh * 896 + ow * 4 + 674];
+  cols[cb + 60] = x[src + oh * 896 + ow * 4 + 675];
+  cols[cb + 61] = x[src + oh * 896 + ow * 4 + 676];
+  cols[cb + 62] = x[src + oh * 896 + ow * 4 + 677];
+  cols[cb + 63] = x[src + oh * 896 + ow * 4 + 678];
+  cols[cb + 64] = x[src + oh * 896 + ow * 4 + 679];
   if (ow < 54) {
-    cols[cb + 65] = x[src + (oh * 896 + ow * 4) + 680];
+    cols[cb + 65] = x[src + oh * 896 + ow * 4 + 680];
   } else {
     cols[cb + 65] = 0f;
   }
   if (ow >= 1) {
-    cols[cb + 66] = x[src + (oh * 896 + ow * 4) + 894];
+    cols[cb + 66] = x[src + oh * 896 + ow * 4 + 894];
   } else {
     cols[cb + 66] = 0f;
   }
   if (ow >= 1) {
-    cols[cb + 67] = x[src + (oh * 896 + ow * 4) + 895];
+    cols[cb + 67] = x[src + oh * 896 + ow * 4 + 895];
   } else {
     cols[cb + 67] = 0f;
   }
-  cols[cb + 68] = x[src + (oh * 896 + ow * 4) + 896];
-  cols[cb + 69] = x[src + (oh * 896 + ow * 4) + 897];
-  cols[cb + 70] = x[src + (oh * 896 + ow * 4) + 898];
-  cols[cb + 71] = x[src + (oh * 896 + ow * 4) + 899];
-  cols[cb + 72] = x[src + (oh * 896 + ow * 4) + 900];
-  cols[cb + 73] = x[src + (oh * 896 + ow * 4) + 901];
-  cols[cb + 74] = x[src + (oh * 896 + ow * 4) + 902];
-  cols[cb + 75] = x[src + (oh * 896 + ow * 4) + 903];
+  cols[cb + 68] = x[src + oh * 896 + ow * 4 + 896];
+  cols[cb + 69] = x[src + oh * 896 + ow * 4 + 897];
+  cols[cb + 70] = x[src + oh * 896 + ow * 4 + 898];
+  cols[cb + 71] = x[src + oh * 896 + ow * 4 + 899];
+  cols[cb + 72] = x[src + oh * 896 + ow * 4 + 900];
+  cols[cb + 73] = x[src + oh * 896 + ow * 4 + 901];
+  cols[cb + 74] = x[src + oh * 896 + ow * 4 + 902];
+  cols[cb + 75] = x[src + oh * 896 + ow * 4 + 903];
   if (ow < 54) {
-    cols[cb + 76] = x[src + (oh * 896 + ow * 4) + 904];
+    cols[cb + 76] = x[src + oh * 896 + ow * 4 + 904];
   } else {
     cols[cb + 76] = 0f;
   }
   if (ow >= 1) {
-    cols[cb + 77] = x[src + (oh * 896 + ow * 4) + 1118];
+    cols[cb + 77] = x[src + oh * 896 + ow * 4 + 1118];
   } else {
     cols[cb + 77] = 0f;
   }
   if (ow >= 1) {
-    cols[cb + 78] = x[src + (oh * 896 + ow * 4) + 1119];
+    cols[cb + 78] = x[src + oh * 896 + ow * 4 + 1119];
   } else {
     cols[cb + 78] = 0f;
   }
-  cols[cb + 79] = x[src + (oh * 896 + ow * 4) + 1120];
-  cols[cb + 80] = x[src + (oh * 896 + ow * 4) + 1121];
-  cols[cb + 81] = x[src + (oh * 896 + ow * 4) + 1122];
-  cols[cb + 82] = x[src + (oh * 896 + ow * 4) + 1123];
-  cols[cb + 83] = x[src + (oh * 896 + ow * 4) + 1124];
-  cols[cb + 84] = x[src + (oh * 896 + ow * 4) + 1125];
-  cols[cb + 85] = x[src + (oh * 896 + ow * 4) + 1126];
-  cols[cb + 86] = x[src + (oh * 896 + ow * 4) + 1127];
+  cols[cb + 79] = x[src + oh * 896 + ow * 4 + 1120];
+  cols[cb + 80] = x[src + oh * 896 + ow * 4 + 1121];
+  cols[cb + 81] = x[src + oh * 896 + ow * 4 + 1122];
+  cols[cb + 82] = x[src + oh * 896 + ow * 4 + 1123];
+  cols[cb + 83] = x[src + oh * 896 + ow * 4 + 1124];
+  cols[cb + 84] = x[src + oh * 896 + ow * 4 + 1125];
+  cols[cb + 85] = x[src + oh * 896 + ow * 4 + 1126];
+  cols[cb + 86] = x[src + oh * 896 + ow * 4 + 1127];
   if (ow < 54) {
-    cols[cb + 87] = x[src + (oh * 896 + ow * 4) + 1128];
+    cols[cb + 87] = x[src + oh * 896 + ow * 4 + 1128];
   } else {
     cols[cb + 87] = 0f;
   }
   if (ow >= 1) {
-    cols[cb + 88] = x[src + (oh * 896 + ow * 4) + 1342];
+    cols[cb + 88] = x[src + oh * 896 + ow * 4 + 1342];
   } else {
     cols[cb + 88] = 0f;
   }
   if (ow >= 1) {
-    cols[cb + 89] = x[src + (oh * 896 + ow * 4) + 1343];
+    cols[cb + 89] = x[src + oh * 896 + ow * 4 + 1343];
   } else {
     cols[cb + 89] = 0f;
   }
-  cols[cb + 90] = x[src + (oh * 896 + ow * 4) + 1344];
-  cols[cb + 91] = x[src + (oh * 896 + ow * 4) + 1345];
-  cols[cb + 92] = x[src + (oh * 896 + ow * 4) + 1346];
-  cols[cb + 93] = x[src + (oh * 896 + ow * 4) + 1347];
-  cols[cb + 94] = x[src + (oh * 896 + ow * 4) + 1348];
-  cols[cb + 95] = x[src + (oh * 896 + ow * 4) + 1349];
-  cols[cb + 96] = x[src + (oh * 896 + ow * 4) + 1350];
-  cols[cb + 97] = x[src + (oh * 896 + ow * 4) + 1351];
+  cols[cb + 90] = x[src + oh * 896 + ow * 4 + 1344];
+  cols[cb + 91] = x[src + oh * 896 + ow * 4 + 1345];
+  cols[cb + 92] = x[src + oh * 896 + ow * 4 + 1346];
+  cols[cb + 93] = x[src + oh * 896 + ow * 4 + 1347];
+  cols[cb + 94] = x[src + oh * 896 + ow * 4 + 1348];
+  cols[cb + 95] = x[src + oh * 896 + ow * 4 + 1349];
+  cols[cb + 96] = x[src + oh * 896 + ow * 4 + 1350];
+  cols[cb + 97] = x[src + oh * 896 + ow * 4 + 1351];
   if (ow < 54) {
-    cols[cb + 98] = x[src + (oh * 896 + ow * 4) + 1352];
+    cols[cb + 98] = x[src + oh * 896 + ow * 4 + 1352];
   } else {
     cols[cb + 98] = 0f;
   }
   if (ow >= 1) {
-    cols[cb + 99] = x[src + (oh * 896 + ow * 4) + 1566];
+    cols[cb + 99] = x[src + oh * 896 + ow * 4 + 1566];
   } else {
     cols[cb + 99] = 0f;
   }
   if (ow >= 1) {
-    cols[cb + 100] = x[src + (oh * 896 + ow * 4) + 1567];
+    cols[cb + 100] = x[src + oh * 896 + ow * 4 + 1567];
   } else {
     cols[cb + 100] = 0f;
   }
-  cols[cb + 101] = x[src + (oh * 896 + ow * 4) + 1568];
-  cols[cb + 102] = x[src + (oh * 896 + ow * 4) + 1569];
-  cols[cb + 103] = x[src + (oh * 896 + ow * 4) + 1570];
-  cols[cb + 104] = x[src + (oh * 896 + ow * 4) + 1571];
-  cols[cb + 105] = x[src + (oh * 896 + ow * 4) + 1572];
-  cols[cb + 106] = x[src + (oh * 896 + ow * 4) + 1573];
-  cols[cb + 107] = x[src + (oh * 896 + ow * 4) + 1574];
-  cols[cb + 108] = x[src + (oh * 896 + ow * 4) + 1575];
+  cols[cb + 101] = x[src + oh * 896 + ow * 4 + 1568];
+  cols[cb + 102] = x[src + oh * 896 + ow * 4 + 1569];
+  cols[cb + 103] = x[src + oh * 896 + ow * 4 + 1570];
+  cols[cb + 104] = x[src + oh * 896 + ow * 4 + 1571];
+  cols[cb + 105] = x[src + oh * 896 + ow * 4 + 1572];
+  cols[cb + 106] = x[src + oh * 896 + ow * 4 + 1573];
+  cols[cb + 107] = x[src + oh * 896 + ow * 4 + 1574];
+  cols[cb + 108] = x[src + oh * 896 + ow * 4 + 1575];
   if (ow < 54) {
-    cols[cb + 109] = x[src + (oh * 896 + ow * 4) + 1576];
+    cols[cb + 109] = x[src + oh * 896 + ow * 4 + 1576];
   } else {
     cols[cb + 109] = 0f;
   }
   if (oh < 54 && ow >= 1) {
-    cols[cb + 110] = x[src + (oh * 896 + ow * 4) + 1790];
+    cols[cb + 110] = x[src + oh * 896 + ow * 4 + 1790];
   } else {
     cols[cb + 110] = 0f;
   }
   if (oh < 54 && ow >= 1) {
-    cols[cb + 111] = x[src + (oh * 896 + ow * 4) + 1791];
+    cols[cb + 111] = x[src + oh * 896 + ow * 4 + 1791];
   } else {
     cols[cb + 111] = 0f;
   }
   if (oh < 54) {
-    cols[cb + 112] = x[src + (oh * 896 + ow * 4) + 1792];
+    cols[cb + 112] = x[src + oh * 896 + ow * 4 + 1792];
   } else {
     cols[cb + 112] = 0f;
   }
   if (oh < 54) {
-    cols[cb + 113] = x[src + (oh * 896 + ow * 4) + 1793];
+    cols[cb + 113] = x[src + oh * 896 + ow * 4 + 1793];
   } else {
     cols[cb + 113] = 0f;
   }
   if (oh < 54) {
-    cols[cb + 114] = x[src + (oh * 896 + ow * 4) + 1794];
+    cols[cb + 114] = x[src + oh * 896 + ow * 4 + 1794];
   } else {
     cols[cb + 114] = 0f;
   }
   if (oh < 54) {
-    cols[cb + 115] = x[src + (oh * 896 + ow * 4) + 1795];
+    cols[cb + 115] = x[src + oh * 896 + ow * 4 + 1795];
   } else {
     cols[cb + 115] = 0f;
   }
   if (oh < 54) {
-    cols[cb + 116] = x[src + (oh * 896 + ow * 4) + 1796];
+    cols[cb + 116] = x[src + oh * 896 + ow * 4 + 1796];
   } else {
     cols[cb + 116] = 0f;
   }
   if (oh < 54) {
-    cols[cb + 117] = x[src + (oh * 896 + ow * 4) + 1797];
+    cols[cb + 117] = x[src + oh * 896 + ow * 4 + 1797];
   } else {
     cols[cb + 117] = 0f;
   }
   if (oh < 54) {
-    cols[cb + 118] = x[src + (oh * 896 + ow * 4) + 1798];
+    cols[cb + 118] = x[src + oh * 896 + ow * 4 + 1798];
   } else {
     cols[cb + 118] = 0f;
   }
   if (oh < 54) {
-    cols[cb + 119] = x[src + (oh * 896 + ow * 4) + 1799];
+    cols[cb + 119] = x[src + oh * 896 + ow * 4 + 1799];
   } else {
     cols[cb + 119] = 0f;
   }
   if (oh < 54 && ow < 54) {
-    cols[cb + 120] = x[src + (oh * 896 + ow * 4) + 1800];
+    cols[cb + 120] = x[src + oh * 896 + ow * 4 + 1800];
   } else {
     cols[cb + 120] = 0f;
   }

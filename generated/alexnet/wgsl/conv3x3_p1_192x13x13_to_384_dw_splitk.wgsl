@@ -13,7 +13,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 663552>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32, 384>;
 
-// dispatch 1 of 2: co=384 x ci=192 x kh=3; 3456x1x1 workgroups of 64
+// dispatch 1 of 2: ob=384 x rb=192 x kh=3; 3456x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -21,21 +21,22 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 576;
-  let ci: i32 = (_i / 3) % 192;
+  let ob: i32 = _i / 576;
+  let rb: i32 = (_i / 3) % 192;
   let kh: i32 = (_i) % 3;
-  let pb: i32 = co * 1729 + (ci * 9 + kh * 3);
-  // pass 1: 1 chunks of 1 sample(s) x 13 row(s) x 13 columns, one invocation per (chunk, co, ci, kh)
+  let o0: i32 = ob;
+  let r0: i32 = rb;
+  // pass 1: 1 chunks of the reduction (1 of 1 n x 13 of 13 oh), each chunk's sums written as partials
   var a0: f32 = 0f;
   var a1: f32 = 0f;
   var a2: f32 = 0f;
   var ab: f32 = 0f;
   for (var ohh: i32 = 0; ohh < 13; ohh++) {
     let oh: i32 = ohh;
-    let dyrow: i32 = (co * 13 + oh) * 13;
+    let dyrow: i32 = (o0 * 13 + oh) * 13;
     let ih: i32 = oh + kh - 1;
     let inside: bool = ih >= 0 && ih < 13;
-    let xrow: i32 = (ci * 13 + ih) * 13;
+    let xrow: i32 = (r0 * 13 + ih) * 13;
     for (var ow: i32 = 0; ow < 13; ow++) {
       let d: f32 = dy[dyrow + ow];
       ab += d;
@@ -50,15 +51,15 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       }
     }
   }
-  partial[pb] = a0;
-  partial[pb + 1] = a1;
-  partial[pb + 2] = a2;
-  if (ci == 0 && kh == 0) {
-    partial[co * 1729 + 1728] = ab;
+  partial[o0 * 1728 + (r0 * 9 + kh * 3)] = a0;
+  partial[o0 * 1728 + (r0 * 9 + kh * 3) + 1] = a1;
+  partial[o0 * 1728 + (r0 * 9 + kh * 3) + 2] = a2;
+  if (r0 == 0 && kh == 0) {
+    partial[o0 + 663552] = ab;
   }
 }
 
-// dispatch 2 of 2: co=384 x j=1729; 10374x1x1 workgroups of 64
+// dispatch 2 of 2: j=663936; 10374x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -66,14 +67,13 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 1729;
-  let j: i32 = (_i) % 1729;
-  // pass 2: the 1 partials of each weight and bias, summed in order
+  let j: i32 = _i;
+  // pass 2: the 1 partials of each dw and db element, summed in order
   var s: f32 = 0f;
-  s += partial[co * 1729 + j];
-  if (j < 1728) {
-    dw[co * 1728 + j] = s;
+  s += partial[j];
+  if (j < 663552) {
+    dw[j] = s;
   } else {
-    db[co] = s;
+    db[j - 663552] = s;
   }
 }

@@ -24,80 +24,84 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let th: i32 = (_i / 13) % 13;
   let tw: i32 = (_i) % 13;
   let o0: i32 = ob * 4;
-  let xrow: i32 = th * 13;
-  let wrow: i32 = o0 * 1728;
   let yrow: i32 = (o0 * 13 + th) * 13;
-  var acc0: f32 = b[o0];
-  var acc1: f32 = b[o0 + 1];
-  var acc2: f32 = b[o0 + 2];
-  var acc3: f32 = b[o0 + 3];
+  let xrow: i32 = th * 13;
+  let bv0: f32 = b[o0];
+  let bv1: f32 = b[o0 + 1];
+  let bv2: f32 = b[o0 + 2];
+  let bv3: f32 = b[o0 + 3];
+  let wrow: i32 = o0 * 1728;
+  var acc0_0: f32 = bv0;
+  var acc1_0: f32 = bv1;
+  var acc2_0: f32 = bv2;
+  var acc3_0: f32 = bv3;
   for (var r: i32 = 0; r < 192; r++) {
     let xb: i32 = xrow + r * 169;
     let wb: i32 = wrow + r * 9;
     if (th >= 1) {
       if (tw >= 1) {
         let xv0_0: f32 = x[xb + tw - 14];
-        acc0 += w[wb] * xv0_0;
-        acc1 += w[wb + 1728] * xv0_0;
-        acc2 += w[wb + 3456] * xv0_0;
-        acc3 += w[wb + 5184] * xv0_0;
+        acc0_0 += w[wb] * xv0_0;
+        acc1_0 += w[wb + 1728] * xv0_0;
+        acc2_0 += w[wb + 3456] * xv0_0;
+        acc3_0 += w[wb + 5184] * xv0_0;
       }
       let xv0_1: f32 = x[xb + tw - 13];
-      acc0 += w[wb + 1] * xv0_1;
-      acc1 += w[wb + 1729] * xv0_1;
-      acc2 += w[wb + 3457] * xv0_1;
-      acc3 += w[wb + 5185] * xv0_1;
+      acc0_0 += w[wb + 1] * xv0_1;
+      acc1_0 += w[wb + 1729] * xv0_1;
+      acc2_0 += w[wb + 3457] * xv0_1;
+      acc3_0 += w[wb + 5185] * xv0_1;
       if (tw < 12) {
         let xv0_2: f32 = x[xb + tw - 12];
-        acc0 += w[wb + 2] * xv0_2;
-        acc1 += w[wb + 1730] * xv0_2;
-        acc2 += w[wb + 3458] * xv0_2;
-        acc3 += w[wb + 5186] * xv0_2;
+        acc0_0 += w[wb + 2] * xv0_2;
+        acc1_0 += w[wb + 1730] * xv0_2;
+        acc2_0 += w[wb + 3458] * xv0_2;
+        acc3_0 += w[wb + 5186] * xv0_2;
       }
     }
     if (tw >= 1) {
       let xv1_0: f32 = x[xb + tw - 1];
-      acc0 += w[wb + 3] * xv1_0;
-      acc1 += w[wb + 1731] * xv1_0;
-      acc2 += w[wb + 3459] * xv1_0;
-      acc3 += w[wb + 5187] * xv1_0;
+      acc0_0 += w[wb + 3] * xv1_0;
+      acc1_0 += w[wb + 1731] * xv1_0;
+      acc2_0 += w[wb + 3459] * xv1_0;
+      acc3_0 += w[wb + 5187] * xv1_0;
     }
     let xv1_1: f32 = x[xb + tw];
-    acc0 += w[wb + 4] * xv1_1;
-    acc1 += w[wb + 1732] * xv1_1;
-    acc2 += w[wb + 3460] * xv1_1;
-    acc3 += w[wb + 5188] * xv1_1;
+    acc0_0 += w[wb + 4] * xv1_1;
+    acc1_0 += w[wb + 1732] * xv1_1;
+    acc2_0 += w[wb + 3460] * xv1_1;
+    acc3_0 += w[wb + 5188] * xv1_1;
     if (tw < 12) {
       let xv1_2: f32 = x[xb + tw + 1];
-      acc0 += w[wb + 5] * xv1_2;
-      acc1 += w[wb + 1733] * xv1_2;
-      acc2 += w[wb + 3461] * xv1_2;
-      acc3 += w[wb + 5189] * xv1_2;
+      acc0_0 += w[wb + 5] * xv1_2;
+      acc1_0 += w[wb + 1733] * xv1_2;
+      acc2_0 += w[wb + 3461] * xv1_2;
+      acc3_0 += w[wb + 5189] * xv1_2;
     }
     if (th < 12) {
       if (tw >= 1) {
         let xv2_0: f32 = x[xb + tw + 12];
-        acc0 += w[wb + 6] * xv2_0;
-        acc1 += w[wb + 1734] * xv2_0;
-        acc2 += w[wb + 3462] * xv2_0;
-        acc3 += w[wb + 5190] * xv2_0;
+        acc0_0 += w[wb + 6] * xv2_0;
+        acc1_0 += w[wb + 1734] * xv2_0;
+        acc2_0 += w[wb + 3462] * xv2_0;
+        acc3_0 += w[wb + 5190] * xv2_0;
       }
       let xv2_1: f32 = x[xb + tw + 13];
-      acc0 += w[wb + 7] * xv2_1;
-      acc1 += w[wb + 1735] * xv2_1;
-      acc2 += w[wb + 3463] * xv2_1;
-      acc3 += w[wb + 5191] * xv2_1;
+      acc0_0 += w[wb + 7] * xv2_1;
+      acc1_0 += w[wb + 1735] * xv2_1;
+      acc2_0 += w[wb + 3463] * xv2_1;
+      acc3_0 += w[wb + 5191] * xv2_1;
       if (tw < 12) {
         let xv2_2: f32 = x[xb + tw + 14];
-        acc0 += w[wb + 8] * xv2_2;
-        acc1 += w[wb + 1736] * xv2_2;
-        acc2 += w[wb + 3464] * xv2_2;
-        acc3 += w[wb + 5192] * xv2_2;
+        acc0_0 += w[wb + 8] * xv2_2;
+        acc1_0 += w[wb + 1736] * xv2_2;
+        acc2_0 += w[wb + 3464] * xv2_2;
+        acc3_0 += w[wb + 5192] * xv2_2;
       }
     }
   }
-  y[yrow + tw] = acc0;
-  y[yrow + tw + 169] = acc1;
-  y[yrow + tw + 338] = acc2;
-  y[yrow + tw + 507] = acc3;
+  y[yrow + tw] = acc0_0;
+  y[yrow + tw + 169] = acc1_0;
+  y[yrow + tw + 338] = acc2_0;
+  y[yrow + tw + 507] = acc3_0;
 }

@@ -13,7 +13,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 307200>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32, 192>;
 
-// dispatch 1 of 2: co=192 x ci=64 x kh=5; 960x1x1 workgroups of 64
+// dispatch 1 of 2: ob=192 x rb=64 x kh=5; 960x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -21,11 +21,12 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 320;
-  let ci: i32 = (_i / 5) % 64;
+  let ob: i32 = _i / 320;
+  let rb: i32 = (_i / 5) % 64;
   let kh: i32 = (_i) % 5;
-  let pb: i32 = co * 1601 + (ci * 25 + kh * 5);
-  // pass 1: 1 chunks of 1 sample(s) x 27 row(s) x 27 columns, one invocation per (chunk, co, ci, kh)
+  let o0: i32 = ob;
+  let r0: i32 = rb;
+  // pass 1: 1 chunks of the reduction (1 of 1 n x 27 of 27 oh), each chunk's sums written as partials
   var a0: f32 = 0f;
   var a1: f32 = 0f;
   var a2: f32 = 0f;
@@ -34,10 +35,10 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   var ab: f32 = 0f;
   for (var ohh: i32 = 0; ohh < 27; ohh++) {
     let oh: i32 = ohh;
-    let dyrow: i32 = (co * 27 + oh) * 27;
+    let dyrow: i32 = (o0 * 27 + oh) * 27;
     let ih: i32 = oh + kh - 2;
     let inside: bool = ih >= 0 && ih < 27;
-    let xrow: i32 = (ci * 27 + ih) * 27;
+    let xrow: i32 = (r0 * 27 + ih) * 27;
     for (var ow: i32 = 0; ow < 27; ow++) {
       let d: f32 = dy[dyrow + ow];
       ab += d;
@@ -58,17 +59,17 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       }
     }
   }
-  partial[pb] = a0;
-  partial[pb + 1] = a1;
-  partial[pb + 2] = a2;
-  partial[pb + 3] = a3;
-  partial[pb + 4] = a4;
-  if (ci == 0 && kh == 0) {
-    partial[co * 1601 + 1600] = ab;
+  partial[o0 * 1600 + (r0 * 25 + kh * 5)] = a0;
+  partial[o0 * 1600 + (r0 * 25 + kh * 5) + 1] = a1;
+  partial[o0 * 1600 + (r0 * 25 + kh * 5) + 2] = a2;
+  partial[o0 * 1600 + (r0 * 25 + kh * 5) + 3] = a3;
+  partial[o0 * 1600 + (r0 * 25 + kh * 5) + 4] = a4;
+  if (r0 == 0 && kh == 0) {
+    partial[o0 + 307200] = ab;
   }
 }
 
-// dispatch 2 of 2: co=192 x j=1601; 4803x1x1 workgroups of 64
+// dispatch 2 of 2: j=307392; 4803x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -76,14 +77,13 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 1601;
-  let j: i32 = (_i) % 1601;
-  // pass 2: the 1 partials of each weight and bias, summed in order
+  let j: i32 = _i;
+  // pass 2: the 1 partials of each dw and db element, summed in order
   var s: f32 = 0f;
-  s += partial[co * 1601 + j];
-  if (j < 1600) {
-    dw[co * 1600 + j] = s;
+  s += partial[j];
+  if (j < 307200) {
+    dw[j] = s;
   } else {
-    db[co] = s;
+    db[j - 307200] = s;
   }
 }

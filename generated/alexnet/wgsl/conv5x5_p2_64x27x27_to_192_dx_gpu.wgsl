@@ -23,192 +23,192 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let th: i32 = (_i / 27) % 27;
   let tw: i32 = (_i) % 27;
   let o0: i32 = ob * 4;
+  let yrow: i32 = (o0 * 27 + th) * 27;
   let xrow: i32 = th * 27;
   let wrow: i32 = o0 * 25;
-  let yrow: i32 = (o0 * 27 + th) * 27;
-  var acc0: f32 = 0f;
-  var acc1: f32 = 0f;
-  var acc2: f32 = 0f;
-  var acc3: f32 = 0f;
+  var acc0_0: f32 = 0f;
+  var acc1_0: f32 = 0f;
+  var acc2_0: f32 = 0f;
+  var acc3_0: f32 = 0f;
   for (var r: i32 = 0; r < 192; r++) {
     let xb: i32 = xrow + r * 729;
     let wb: i32 = wrow + r * 1600;
     if (th < 25) {
       if (tw < 25) {
         let xv0_0: f32 = dy[xb + tw + 56];
-        acc0 += w[wb] * xv0_0;
-        acc1 += w[wb + 25] * xv0_0;
-        acc2 += w[wb + 50] * xv0_0;
-        acc3 += w[wb + 75] * xv0_0;
+        acc0_0 += w[wb] * xv0_0;
+        acc1_0 += w[wb + 25] * xv0_0;
+        acc2_0 += w[wb + 50] * xv0_0;
+        acc3_0 += w[wb + 75] * xv0_0;
       }
       if (tw < 26) {
         let xv0_1: f32 = dy[xb + tw + 55];
-        acc0 += w[wb + 1] * xv0_1;
-        acc1 += w[wb + 26] * xv0_1;
-        acc2 += w[wb + 51] * xv0_1;
-        acc3 += w[wb + 76] * xv0_1;
+        acc0_0 += w[wb + 1] * xv0_1;
+        acc1_0 += w[wb + 26] * xv0_1;
+        acc2_0 += w[wb + 51] * xv0_1;
+        acc3_0 += w[wb + 76] * xv0_1;
       }
       let xv0_2: f32 = dy[xb + tw + 54];
-      acc0 += w[wb + 2] * xv0_2;
-      acc1 += w[wb + 27] * xv0_2;
-      acc2 += w[wb + 52] * xv0_2;
-      acc3 += w[wb + 77] * xv0_2;
+      acc0_0 += w[wb + 2] * xv0_2;
+      acc1_0 += w[wb + 27] * xv0_2;
+      acc2_0 += w[wb + 52] * xv0_2;
+      acc3_0 += w[wb + 77] * xv0_2;
       if (tw >= 1) {
         let xv0_3: f32 = dy[xb + tw + 53];
-        acc0 += w[wb + 3] * xv0_3;
-        acc1 += w[wb + 28] * xv0_3;
-        acc2 += w[wb + 53] * xv0_3;
-        acc3 += w[wb + 78] * xv0_3;
+        acc0_0 += w[wb + 3] * xv0_3;
+        acc1_0 += w[wb + 28] * xv0_3;
+        acc2_0 += w[wb + 53] * xv0_3;
+        acc3_0 += w[wb + 78] * xv0_3;
       }
       if (tw >= 2) {
         let xv0_4: f32 = dy[xb + tw + 52];
-        acc0 += w[wb + 4] * xv0_4;
-        acc1 += w[wb + 29] * xv0_4;
-        acc2 += w[wb + 54] * xv0_4;
-        acc3 += w[wb + 79] * xv0_4;
+        acc0_0 += w[wb + 4] * xv0_4;
+        acc1_0 += w[wb + 29] * xv0_4;
+        acc2_0 += w[wb + 54] * xv0_4;
+        acc3_0 += w[wb + 79] * xv0_4;
       }
     }
     if (th < 26) {
       if (tw < 25) {
         let xv1_0: f32 = dy[xb + tw + 29];
-        acc0 += w[wb + 5] * xv1_0;
-        acc1 += w[wb + 30] * xv1_0;
-        acc2 += w[wb + 55] * xv1_0;
-        acc3 += w[wb + 80] * xv1_0;
+        acc0_0 += w[wb + 5] * xv1_0;
+        acc1_0 += w[wb + 30] * xv1_0;
+        acc2_0 += w[wb + 55] * xv1_0;
+        acc3_0 += w[wb + 80] * xv1_0;
       }
       if (tw < 26) {
         let xv1_1: f32 = dy[xb + tw + 28];
-        acc0 += w[wb + 6] * xv1_1;
-        acc1 += w[wb + 31] * xv1_1;
-        acc2 += w[wb + 56] * xv1_1;
-        acc3 += w[wb + 81] * xv1_1;
+        acc0_0 += w[wb + 6] * xv1_1;
+        acc1_0 += w[wb + 31] * xv1_1;
+        acc2_0 += w[wb + 56] * xv1_1;
+        acc3_0 += w[wb + 81] * xv1_1;
       }
       let xv1_2: f32 = dy[xb + tw + 27];
-      acc0 += w[wb + 7] * xv1_2;
-      acc1 += w[wb + 32] * xv1_2;
-      acc2 += w[wb + 57] * xv1_2;
-      acc3 += w[wb + 82] * xv1_2;
+      acc0_0 += w[wb + 7] * xv1_2;
+      acc1_0 += w[wb + 32] * xv1_2;
+      acc2_0 += w[wb + 57] * xv1_2;
+      acc3_0 += w[wb + 82] * xv1_2;
       if (tw >= 1) {
         let xv1_3: f32 = dy[xb + tw + 26];
-        acc0 += w[wb + 8] * xv1_3;
-        acc1 += w[wb + 33] * xv1_3;
-        acc2 += w[wb + 58] * xv1_3;
-        acc3 += w[wb + 83] * xv1_3;
+        acc0_0 += w[wb + 8] * xv1_3;
+        acc1_0 += w[wb + 33] * xv1_3;
+        acc2_0 += w[wb + 58] * xv1_3;
+        acc3_0 += w[wb + 83] * xv1_3;
       }
       if (tw >= 2) {
         let xv1_4: f32 = dy[xb + tw + 25];
-        acc0 += w[wb + 9] * xv1_4;
-        acc1 += w[wb + 34] * xv1_4;
-        acc2 += w[wb + 59] * xv1_4;
-        acc3 += w[wb + 84] * xv1_4;
+        acc0_0 += w[wb + 9] * xv1_4;
+        acc1_0 += w[wb + 34] * xv1_4;
+        acc2_0 += w[wb + 59] * xv1_4;
+        acc3_0 += w[wb + 84] * xv1_4;
       }
     }
     if (tw < 25) {
       let xv2_0: f32 = dy[xb + tw + 2];
-      acc0 += w[wb + 10] * xv2_0;
-      acc1 += w[wb + 35] * xv2_0;
-      acc2 += w[wb + 60] * xv2_0;
-      acc3 += w[wb + 85] * xv2_0;
+      acc0_0 += w[wb + 10] * xv2_0;
+      acc1_0 += w[wb + 35] * xv2_0;
+      acc2_0 += w[wb + 60] * xv2_0;
+      acc3_0 += w[wb + 85] * xv2_0;
     }
     if (tw < 26) {
       let xv2_1: f32 = dy[xb + tw + 1];
-      acc0 += w[wb + 11] * xv2_1;
-      acc1 += w[wb + 36] * xv2_1;
-      acc2 += w[wb + 61] * xv2_1;
-      acc3 += w[wb + 86] * xv2_1;
+      acc0_0 += w[wb + 11] * xv2_1;
+      acc1_0 += w[wb + 36] * xv2_1;
+      acc2_0 += w[wb + 61] * xv2_1;
+      acc3_0 += w[wb + 86] * xv2_1;
     }
     let xv2_2: f32 = dy[xb + tw];
-    acc0 += w[wb + 12] * xv2_2;
-    acc1 += w[wb + 37] * xv2_2;
-    acc2 += w[wb + 62] * xv2_2;
-    acc3 += w[wb + 87] * xv2_2;
+    acc0_0 += w[wb + 12] * xv2_2;
+    acc1_0 += w[wb + 37] * xv2_2;
+    acc2_0 += w[wb + 62] * xv2_2;
+    acc3_0 += w[wb + 87] * xv2_2;
     if (tw >= 1) {
       let xv2_3: f32 = dy[xb + tw - 1];
-      acc0 += w[wb + 13] * xv2_3;
-      acc1 += w[wb + 38] * xv2_3;
-      acc2 += w[wb + 63] * xv2_3;
-      acc3 += w[wb + 88] * xv2_3;
+      acc0_0 += w[wb + 13] * xv2_3;
+      acc1_0 += w[wb + 38] * xv2_3;
+      acc2_0 += w[wb + 63] * xv2_3;
+      acc3_0 += w[wb + 88] * xv2_3;
     }
     if (tw >= 2) {
       let xv2_4: f32 = dy[xb + tw - 2];
-      acc0 += w[wb + 14] * xv2_4;
-      acc1 += w[wb + 39] * xv2_4;
-      acc2 += w[wb + 64] * xv2_4;
-      acc3 += w[wb + 89] * xv2_4;
+      acc0_0 += w[wb + 14] * xv2_4;
+      acc1_0 += w[wb + 39] * xv2_4;
+      acc2_0 += w[wb + 64] * xv2_4;
+      acc3_0 += w[wb + 89] * xv2_4;
     }
     if (th >= 1) {
       if (tw < 25) {
         let xv3_0: f32 = dy[xb + tw - 25];
-        acc0 += w[wb + 15] * xv3_0;
-        acc1 += w[wb + 40] * xv3_0;
-        acc2 += w[wb + 65] * xv3_0;
-        acc3 += w[wb + 90] * xv3_0;
+        acc0_0 += w[wb + 15] * xv3_0;
+        acc1_0 += w[wb + 40] * xv3_0;
+        acc2_0 += w[wb + 65] * xv3_0;
+        acc3_0 += w[wb + 90] * xv3_0;
       }
       if (tw < 26) {
         let xv3_1: f32 = dy[xb + tw - 26];
-        acc0 += w[wb + 16] * xv3_1;
-        acc1 += w[wb + 41] * xv3_1;
-        acc2 += w[wb + 66] * xv3_1;
-        acc3 += w[wb + 91] * xv3_1;
+        acc0_0 += w[wb + 16] * xv3_1;
+        acc1_0 += w[wb + 41] * xv3_1;
+        acc2_0 += w[wb + 66] * xv3_1;
+        acc3_0 += w[wb + 91] * xv3_1;
       }
       let xv3_2: f32 = dy[xb + tw - 27];
-      acc0 += w[wb + 17] * xv3_2;
-      acc1 += w[wb + 42] * xv3_2;
-      acc2 += w[wb + 67] * xv3_2;
-      acc3 += w[wb + 92] * xv3_2;
+      acc0_0 += w[wb + 17] * xv3_2;
+      acc1_0 += w[wb + 42] * xv3_2;
+      acc2_0 += w[wb + 67] * xv3_2;
+      acc3_0 += w[wb + 92] * xv3_2;
       if (tw >= 1) {
         let xv3_3: f32 = dy[xb + tw - 28];
-        acc0 += w[wb + 18] * xv3_3;
-        acc1 += w[wb + 43] * xv3_3;
-        acc2 += w[wb + 68] * xv3_3;
-        acc3 += w[wb + 93] * xv3_3;
+        acc0_0 += w[wb + 18] * xv3_3;
+        acc1_0 += w[wb + 43] * xv3_3;
+        acc2_0 += w[wb + 68] * xv3_3;
+        acc3_0 += w[wb + 93] * xv3_3;
       }
       if (tw >= 2) {
         let xv3_4: f32 = dy[xb + tw - 29];
-        acc0 += w[wb + 19] * xv3_4;
-        acc1 += w[wb + 44] * xv3_4;
-        acc2 += w[wb + 69] * xv3_4;
-        acc3 += w[wb + 94] * xv3_4;
+        acc0_0 += w[wb + 19] * xv3_4;
+        acc1_0 += w[wb + 44] * xv3_4;
+        acc2_0 += w[wb + 69] * xv3_4;
+        acc3_0 += w[wb + 94] * xv3_4;
       }
     }
     if (th >= 2) {
       if (tw < 25) {
         let xv4_0: f32 = dy[xb + tw - 52];
-        acc0 += w[wb + 20] * xv4_0;
-        acc1 += w[wb + 45] * xv4_0;
-        acc2 += w[wb + 70] * xv4_0;
-        acc3 += w[wb + 95] * xv4_0;
+        acc0_0 += w[wb + 20] * xv4_0;
+        acc1_0 += w[wb + 45] * xv4_0;
+        acc2_0 += w[wb + 70] * xv4_0;
+        acc3_0 += w[wb + 95] * xv4_0;
       }
       if (tw < 26) {
         let xv4_1: f32 = dy[xb + tw - 53];
-        acc0 += w[wb + 21] * xv4_1;
-        acc1 += w[wb + 46] * xv4_1;
-        acc2 += w[wb + 71] * xv4_1;
-        acc3 += w[wb + 96] * xv4_1;
+        acc0_0 += w[wb + 21] * xv4_1;
+        acc1_0 += w[wb + 46] * xv4_1;
+        acc2_0 += w[wb + 71] * xv4_1;
+        acc3_0 += w[wb + 96] * xv4_1;
       }
       let xv4_2: f32 = dy[xb + tw - 54];
-      acc0 += w[wb + 22] * xv4_2;
-      acc1 += w[wb + 47] * xv4_2;
-      acc2 += w[wb + 72] * xv4_2;
-      acc3 += w[wb + 97] * xv4_2;
+      acc0_0 += w[wb + 22] * xv4_2;
+      acc1_0 += w[wb + 47] * xv4_2;
+      acc2_0 += w[wb + 72] * xv4_2;
+      acc3_0 += w[wb + 97] * xv4_2;
       if (tw >= 1) {
         let xv4_3: f32 = dy[xb + tw - 55];
-        acc0 += w[wb + 23] * xv4_3;
-        acc1 += w[wb + 48] * xv4_3;
-        acc2 += w[wb + 73] * xv4_3;
-        acc3 += w[wb + 98] * xv4_3;
+        acc0_0 += w[wb + 23] * xv4_3;
+        acc1_0 += w[wb + 48] * xv4_3;
+        acc2_0 += w[wb + 73] * xv4_3;
+        acc3_0 += w[wb + 98] * xv4_3;
       }
       if (tw >= 2) {
         let xv4_4: f32 = dy[xb + tw - 56];
-        acc0 += w[wb + 24] * xv4_4;
-        acc1 += w[wb + 49] * xv4_4;
-        acc2 += w[wb + 74] * xv4_4;
-        acc3 += w[wb + 99] * xv4_4;
+        acc0_0 += w[wb + 24] * xv4_4;
+        acc1_0 += w[wb + 49] * xv4_4;
+        acc2_0 += w[wb + 74] * xv4_4;
+        acc3_0 += w[wb + 99] * xv4_4;
       }
     }
   }
-  dx[yrow + tw] = acc0;
-  dx[yrow + tw + 729] = acc1;
-  dx[yrow + tw + 1458] = acc2;
-  dx[yrow + tw + 2187] = acc3;
+  dx[yrow + tw] = acc0_0;
+  dx[yrow + tw + 729] = acc1_0;
+  dx[yrow + tw + 1458] = acc2_0;
+  dx[yrow + tw + 2187] = acc3_0;
 }

@@ -24,192 +24,196 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let th: i32 = (_i / 27) % 27;
   let tw: i32 = (_i) % 27;
   let o0: i32 = ob * 4;
-  let xrow: i32 = th * 27;
-  let wrow: i32 = o0 * 1600;
   let yrow: i32 = (o0 * 27 + th) * 27;
-  var acc0: f32 = b[o0];
-  var acc1: f32 = b[o0 + 1];
-  var acc2: f32 = b[o0 + 2];
-  var acc3: f32 = b[o0 + 3];
+  let xrow: i32 = th * 27;
+  let bv0: f32 = b[o0];
+  let bv1: f32 = b[o0 + 1];
+  let bv2: f32 = b[o0 + 2];
+  let bv3: f32 = b[o0 + 3];
+  let wrow: i32 = o0 * 1600;
+  var acc0_0: f32 = bv0;
+  var acc1_0: f32 = bv1;
+  var acc2_0: f32 = bv2;
+  var acc3_0: f32 = bv3;
   for (var r: i32 = 0; r < 64; r++) {
     let xb: i32 = xrow + r * 729;
     let wb: i32 = wrow + r * 25;
     if (th >= 2) {
       if (tw >= 2) {
         let xv0_0: f32 = x[xb + tw - 56];
-        acc0 += w[wb] * xv0_0;
-        acc1 += w[wb + 1600] * xv0_0;
-        acc2 += w[wb + 3200] * xv0_0;
-        acc3 += w[wb + 4800] * xv0_0;
+        acc0_0 += w[wb] * xv0_0;
+        acc1_0 += w[wb + 1600] * xv0_0;
+        acc2_0 += w[wb + 3200] * xv0_0;
+        acc3_0 += w[wb + 4800] * xv0_0;
       }
       if (tw >= 1) {
         let xv0_1: f32 = x[xb + tw - 55];
-        acc0 += w[wb + 1] * xv0_1;
-        acc1 += w[wb + 1601] * xv0_1;
-        acc2 += w[wb + 3201] * xv0_1;
-        acc3 += w[wb + 4801] * xv0_1;
+        acc0_0 += w[wb + 1] * xv0_1;
+        acc1_0 += w[wb + 1601] * xv0_1;
+        acc2_0 += w[wb + 3201] * xv0_1;
+        acc3_0 += w[wb + 4801] * xv0_1;
       }
       let xv0_2: f32 = x[xb + tw - 54];
-      acc0 += w[wb + 2] * xv0_2;
-      acc1 += w[wb + 1602] * xv0_2;
-      acc2 += w[wb + 3202] * xv0_2;
-      acc3 += w[wb + 4802] * xv0_2;
+      acc0_0 += w[wb + 2] * xv0_2;
+      acc1_0 += w[wb + 1602] * xv0_2;
+      acc2_0 += w[wb + 3202] * xv0_2;
+      acc3_0 += w[wb + 4802] * xv0_2;
       if (tw < 26) {
         let xv0_3: f32 = x[xb + tw - 53];
-        acc0 += w[wb + 3] * xv0_3;
-        acc1 += w[wb + 1603] * xv0_3;
-        acc2 += w[wb + 3203] * xv0_3;
-        acc3 += w[wb + 4803] * xv0_3;
+        acc0_0 += w[wb + 3] * xv0_3;
+        acc1_0 += w[wb + 1603] * xv0_3;
+        acc2_0 += w[wb + 3203] * xv0_3;
+        acc3_0 += w[wb + 4803] * xv0_3;
       }
       if (tw < 25) {
         let xv0_4: f32 = x[xb + tw - 52];
-        acc0 += w[wb + 4] * xv0_4;
-        acc1 += w[wb + 1604] * xv0_4;
-        acc2 += w[wb + 3204] * xv0_4;
-        acc3 += w[wb + 4804] * xv0_4;
+        acc0_0 += w[wb + 4] * xv0_4;
+        acc1_0 += w[wb + 1604] * xv0_4;
+        acc2_0 += w[wb + 3204] * xv0_4;
+        acc3_0 += w[wb + 4804] * xv0_4;
       }
     }
     if (th >= 1) {
       if (tw >= 2) {
         let xv1_0: f32 = x[xb + tw - 29];
-        acc0 += w[wb + 5] * xv1_0;
-        acc1 += w[wb + 1605] * xv1_0;
-        acc2 += w[wb + 3205] * xv1_0;
-        acc3 += w[wb + 4805] * xv1_0;
+        acc0_0 += w[wb + 5] * xv1_0;
+        acc1_0 += w[wb + 1605] * xv1_0;
+        acc2_0 += w[wb + 3205] * xv1_0;
+        acc3_0 += w[wb + 4805] * xv1_0;
       }
       if (tw >= 1) {
         let xv1_1: f32 = x[xb + tw - 28];
-        acc0 += w[wb + 6] * xv1_1;
-        acc1 += w[wb + 1606] * xv1_1;
-        acc2 += w[wb + 3206] * xv1_1;
-        acc3 += w[wb + 4806] * xv1_1;
+        acc0_0 += w[wb + 6] * xv1_1;
+        acc1_0 += w[wb + 1606] * xv1_1;
+        acc2_0 += w[wb + 3206] * xv1_1;
+        acc3_0 += w[wb + 4806] * xv1_1;
       }
       let xv1_2: f32 = x[xb + tw - 27];
-      acc0 += w[wb + 7] * xv1_2;
-      acc1 += w[wb + 1607] * xv1_2;
-      acc2 += w[wb + 3207] * xv1_2;
-      acc3 += w[wb + 4807] * xv1_2;
+      acc0_0 += w[wb + 7] * xv1_2;
+      acc1_0 += w[wb + 1607] * xv1_2;
+      acc2_0 += w[wb + 3207] * xv1_2;
+      acc3_0 += w[wb + 4807] * xv1_2;
       if (tw < 26) {
         let xv1_3: f32 = x[xb + tw - 26];
-        acc0 += w[wb + 8] * xv1_3;
-        acc1 += w[wb + 1608] * xv1_3;
-        acc2 += w[wb + 3208] * xv1_3;
-        acc3 += w[wb + 4808] * xv1_3;
+        acc0_0 += w[wb + 8] * xv1_3;
+        acc1_0 += w[wb + 1608] * xv1_3;
+        acc2_0 += w[wb + 3208] * xv1_3;
+        acc3_0 += w[wb + 4808] * xv1_3;
       }
       if (tw < 25) {
         let xv1_4: f32 = x[xb + tw - 25];
-        acc0 += w[wb + 9] * xv1_4;
-        acc1 += w[wb + 1609] * xv1_4;
-        acc2 += w[wb + 3209] * xv1_4;
-        acc3 += w[wb + 4809] * xv1_4;
+        acc0_0 += w[wb + 9] * xv1_4;
+        acc1_0 += w[wb + 1609] * xv1_4;
+        acc2_0 += w[wb + 3209] * xv1_4;
+        acc3_0 += w[wb + 4809] * xv1_4;
       }
     }
     if (tw >= 2) {
       let xv2_0: f32 = x[xb + tw - 2];
-      acc0 += w[wb + 10] * xv2_0;
-      acc1 += w[wb + 1610] * xv2_0;
-      acc2 += w[wb + 3210] * xv2_0;
-      acc3 += w[wb + 4810] * xv2_0;
+      acc0_0 += w[wb + 10] * xv2_0;
+      acc1_0 += w[wb + 1610] * xv2_0;
+      acc2_0 += w[wb + 3210] * xv2_0;
+      acc3_0 += w[wb + 4810] * xv2_0;
     }
     if (tw >= 1) {
       let xv2_1: f32 = x[xb + tw - 1];
-      acc0 += w[wb + 11] * xv2_1;
-      acc1 += w[wb + 1611] * xv2_1;
-      acc2 += w[wb + 3211] * xv2_1;
-      acc3 += w[wb + 4811] * xv2_1;
+      acc0_0 += w[wb + 11] * xv2_1;
+      acc1_0 += w[wb + 1611] * xv2_1;
+      acc2_0 += w[wb + 3211] * xv2_1;
+      acc3_0 += w[wb + 4811] * xv2_1;
     }
     let xv2_2: f32 = x[xb + tw];
-    acc0 += w[wb + 12] * xv2_2;
-    acc1 += w[wb + 1612] * xv2_2;
-    acc2 += w[wb + 3212] * xv2_2;
-    acc3 += w[wb + 4812] * xv2_2;
+    acc0_0 += w[wb + 12] * xv2_2;
+    acc1_0 += w[wb + 1612] * xv2_2;
+    acc2_0 += w[wb + 3212] * xv2_2;
+    acc3_0 += w[wb + 4812] * xv2_2;
     if (tw < 26) {
       let xv2_3: f32 = x[xb + tw + 1];
-      acc0 += w[wb + 13] * xv2_3;
-      acc1 += w[wb + 1613] * xv2_3;
-      acc2 += w[wb + 3213] * xv2_3;
-      acc3 += w[wb + 4813] * xv2_3;
+      acc0_0 += w[wb + 13] * xv2_3;
+      acc1_0 += w[wb + 1613] * xv2_3;
+      acc2_0 += w[wb + 3213] * xv2_3;
+      acc3_0 += w[wb + 4813] * xv2_3;
     }
     if (tw < 25) {
       let xv2_4: f32 = x[xb + tw + 2];
-      acc0 += w[wb + 14] * xv2_4;
-      acc1 += w[wb + 1614] * xv2_4;
-      acc2 += w[wb + 3214] * xv2_4;
-      acc3 += w[wb + 4814] * xv2_4;
+      acc0_0 += w[wb + 14] * xv2_4;
+      acc1_0 += w[wb + 1614] * xv2_4;
+      acc2_0 += w[wb + 3214] * xv2_4;
+      acc3_0 += w[wb + 4814] * xv2_4;
     }
     if (th < 26) {
       if (tw >= 2) {
         let xv3_0: f32 = x[xb + tw + 25];
-        acc0 += w[wb + 15] * xv3_0;
-        acc1 += w[wb + 1615] * xv3_0;
-        acc2 += w[wb + 3215] * xv3_0;
-        acc3 += w[wb + 4815] * xv3_0;
+        acc0_0 += w[wb + 15] * xv3_0;
+        acc1_0 += w[wb + 1615] * xv3_0;
+        acc2_0 += w[wb + 3215] * xv3_0;
+        acc3_0 += w[wb + 4815] * xv3_0;
       }
       if (tw >= 1) {
         let xv3_1: f32 = x[xb + tw + 26];
-        acc0 += w[wb + 16] * xv3_1;
-        acc1 += w[wb + 1616] * xv3_1;
-        acc2 += w[wb + 3216] * xv3_1;
-        acc3 += w[wb + 4816] * xv3_1;
+        acc0_0 += w[wb + 16] * xv3_1;
+        acc1_0 += w[wb + 1616] * xv3_1;
+        acc2_0 += w[wb + 3216] * xv3_1;
+        acc3_0 += w[wb + 4816] * xv3_1;
       }
       let xv3_2: f32 = x[xb + tw + 27];
-      acc0 += w[wb + 17] * xv3_2;
-      acc1 += w[wb + 1617] * xv3_2;
-      acc2 += w[wb + 3217] * xv3_2;
-      acc3 += w[wb + 4817] * xv3_2;
+      acc0_0 += w[wb + 17] * xv3_2;
+      acc1_0 += w[wb + 1617] * xv3_2;
+      acc2_0 += w[wb + 3217] * xv3_2;
+      acc3_0 += w[wb + 4817] * xv3_2;
       if (tw < 26) {
         let xv3_3: f32 = x[xb + tw + 28];
-        acc0 += w[wb + 18] * xv3_3;
-        acc1 += w[wb + 1618] * xv3_3;
-        acc2 += w[wb + 3218] * xv3_3;
-        acc3 += w[wb + 4818] * xv3_3;
+        acc0_0 += w[wb + 18] * xv3_3;
+        acc1_0 += w[wb + 1618] * xv3_3;
+        acc2_0 += w[wb + 3218] * xv3_3;
+        acc3_0 += w[wb + 4818] * xv3_3;
       }
       if (tw < 25) {
         let xv3_4: f32 = x[xb + tw + 29];
-        acc0 += w[wb + 19] * xv3_4;
-        acc1 += w[wb + 1619] * xv3_4;
-        acc2 += w[wb + 3219] * xv3_4;
-        acc3 += w[wb + 4819] * xv3_4;
+        acc0_0 += w[wb + 19] * xv3_4;
+        acc1_0 += w[wb + 1619] * xv3_4;
+        acc2_0 += w[wb + 3219] * xv3_4;
+        acc3_0 += w[wb + 4819] * xv3_4;
       }
     }
     if (th < 25) {
       if (tw >= 2) {
         let xv4_0: f32 = x[xb + tw + 52];
-        acc0 += w[wb + 20] * xv4_0;
-        acc1 += w[wb + 1620] * xv4_0;
-        acc2 += w[wb + 3220] * xv4_0;
-        acc3 += w[wb + 4820] * xv4_0;
+        acc0_0 += w[wb + 20] * xv4_0;
+        acc1_0 += w[wb + 1620] * xv4_0;
+        acc2_0 += w[wb + 3220] * xv4_0;
+        acc3_0 += w[wb + 4820] * xv4_0;
       }
       if (tw >= 1) {
         let xv4_1: f32 = x[xb + tw + 53];
-        acc0 += w[wb + 21] * xv4_1;
-        acc1 += w[wb + 1621] * xv4_1;
-        acc2 += w[wb + 3221] * xv4_1;
-        acc3 += w[wb + 4821] * xv4_1;
+        acc0_0 += w[wb + 21] * xv4_1;
+        acc1_0 += w[wb + 1621] * xv4_1;
+        acc2_0 += w[wb + 3221] * xv4_1;
+        acc3_0 += w[wb + 4821] * xv4_1;
       }
       let xv4_2: f32 = x[xb + tw + 54];
-      acc0 += w[wb + 22] * xv4_2;
-      acc1 += w[wb + 1622] * xv4_2;
-      acc2 += w[wb + 3222] * xv4_2;
-      acc3 += w[wb + 4822] * xv4_2;
+      acc0_0 += w[wb + 22] * xv4_2;
+      acc1_0 += w[wb + 1622] * xv4_2;
+      acc2_0 += w[wb + 3222] * xv4_2;
+      acc3_0 += w[wb + 4822] * xv4_2;
       if (tw < 26) {
         let xv4_3: f32 = x[xb + tw + 55];
-        acc0 += w[wb + 23] * xv4_3;
-        acc1 += w[wb + 1623] * xv4_3;
-        acc2 += w[wb + 3223] * xv4_3;
-        acc3 += w[wb + 4823] * xv4_3;
+        acc0_0 += w[wb + 23] * xv4_3;
+        acc1_0 += w[wb + 1623] * xv4_3;
+        acc2_0 += w[wb + 3223] * xv4_3;
+        acc3_0 += w[wb + 4823] * xv4_3;
       }
       if (tw < 25) {
         let xv4_4: f32 = x[xb + tw + 56];
-        acc0 += w[wb + 24] * xv4_4;
-        acc1 += w[wb + 1624] * xv4_4;
-        acc2 += w[wb + 3224] * xv4_4;
-        acc3 += w[wb + 4824] * xv4_4;
+        acc0_0 += w[wb + 24] * xv4_4;
+        acc1_0 += w[wb + 1624] * xv4_4;
+        acc2_0 += w[wb + 3224] * xv4_4;
+        acc3_0 += w[wb + 4824] * xv4_4;
       }
     }
   }
-  y[yrow + tw] = acc0;
-  y[yrow + tw + 729] = acc1;
-  y[yrow + tw + 1458] = acc2;
-  y[yrow + tw + 2187] = acc3;
+  y[yrow + tw] = acc0_0;
+  y[yrow + tw + 729] = acc1_0;
+  y[yrow + tw + 1458] = acc2_0;
+  y[yrow + tw + 2187] = acc3_0;
 }

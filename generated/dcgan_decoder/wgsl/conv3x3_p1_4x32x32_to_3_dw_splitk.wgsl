@@ -13,7 +13,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 108>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32, 3>;
 
-// dispatch 1 of 2: q=64 x co=3 x ci=4 x kh=3; 36x1x1 workgroups of 64
+// dispatch 1 of 2: q=64 x ob=3 x rb=4 x kh=3; 36x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -22,23 +22,25 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let q: i32 = _i / 36;
-  let co: i32 = (_i / 12) % 3;
-  let ci: i32 = (_i / 3) % 4;
+  let ob: i32 = (_i / 12) % 3;
+  let rb: i32 = (_i / 3) % 4;
   let kh: i32 = (_i) % 3;
+  let o0: i32 = ob;
+  let r0: i32 = rb;
   let n0: i32 = q / 32 * 2;
-  let oh0: i32 = q % 32;
-  let pb: i32 = (q * 3 + co) * 37 + (ci * 9 + kh * 3);
-  // pass 1: 64 chunks of 2 sample(s) x 1 row(s) x 32 columns, one invocation per (chunk, co, ci, kh)
+  // pass 1: 64 chunks of the reduction (2 of 4 n x 1 of 32 oh), each chunk's sums written as partials
   var a0: f32 = 0f;
   var a1: f32 = 0f;
   var a2: f32 = 0f;
   var ab: f32 = 0f;
   for (var nn: i32 = 0; nn < 2; nn++) {
+    let n: i32 = n0 + nn;
+    let oh0: i32 = q % 32;
     let oh: i32 = oh0;
-    let dyrow: i32 = (((n0 + nn) * 3 + co) * 32 + oh) * 32;
+    let dyrow: i32 = ((n * 3 + o0) * 32 + oh) * 32;
     let ih: i32 = oh + kh - 1;
     let inside: bool = ih >= 0 && ih < 32;
-    let xrow: i32 = (((n0 + nn) * 4 + ci) * 32 + ih) * 32;
+    let xrow: i32 = ((n * 4 + r0) * 32 + ih) * 32;
     for (var ow: i32 = 0; ow < 32; ow++) {
       let d: f32 = dy[dyrow + ow];
       ab += d;
@@ -53,15 +55,15 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       }
     }
   }
-  partial[pb] = a0;
-  partial[pb + 1] = a1;
-  partial[pb + 2] = a2;
-  if (ci == 0 && kh == 0) {
-    partial[(q * 3 + co) * 37 + 36] = ab;
+  partial[q * 111 + (o0 * 36 + (r0 * 9 + kh * 3))] = a0;
+  partial[q * 111 + (o0 * 36 + (r0 * 9 + kh * 3)) + 1] = a1;
+  partial[q * 111 + (o0 * 36 + (r0 * 9 + kh * 3)) + 2] = a2;
+  if (r0 == 0 && kh == 0) {
+    partial[q * 111 + o0 + 108] = ab;
   }
 }
 
-// dispatch 2 of 2: co=3 x j=37; 2x1x1 workgroups of 64
+// dispatch 2 of 2: j=111; 2x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -69,16 +71,15 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 37;
-  let j: i32 = (_i) % 37;
-  // pass 2: the 64 partials of each weight and bias, summed in order
+  let j: i32 = _i;
+  // pass 2: the 64 partials of each dw and db element, summed in order
   var s: f32 = 0f;
   for (var q: i32 = 0; q < 64; q++) {
-    s += partial[(q * 3 + co) * 37 + j];
+    s += partial[q * 111 + j];
   }
-  if (j < 36) {
-    dw[co * 36 + j] = s;
+  if (j < 108) {
+    dw[j] = s;
   } else {
-    db[co] = s;
+    db[j - 108] = s;
   }
 }

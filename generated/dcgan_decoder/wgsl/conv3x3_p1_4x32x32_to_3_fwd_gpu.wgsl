@@ -25,47 +25,48 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let th: i32 = (_i / 32) % 32;
   let tw: i32 = (_i) % 32;
   let o0: i32 = ob;
-  let xrow: i32 = (n * 128 + th) * 32;
-  let wrow: i32 = o0 * 36;
   let yrow: i32 = ((n * 3 + o0) * 32 + th) * 32;
-  var acc0: f32 = b[o0];
+  let xrow: i32 = (n * 128 + th) * 32;
+  let bv0: f32 = b[o0];
+  let wrow: i32 = o0 * 36;
+  var acc0_0: f32 = bv0;
   for (var r: i32 = 0; r < 4; r++) {
     let xb: i32 = xrow + r * 1024;
     let wb: i32 = wrow + r * 9;
     if (th >= 1) {
       if (tw >= 1) {
         let xv0_0: f32 = x[xb + tw - 33];
-        acc0 += w[wb] * xv0_0;
+        acc0_0 += w[wb] * xv0_0;
       }
       let xv0_1: f32 = x[xb + tw - 32];
-      acc0 += w[wb + 1] * xv0_1;
+      acc0_0 += w[wb + 1] * xv0_1;
       if (tw < 31) {
         let xv0_2: f32 = x[xb + tw - 31];
-        acc0 += w[wb + 2] * xv0_2;
+        acc0_0 += w[wb + 2] * xv0_2;
       }
     }
     if (tw >= 1) {
       let xv1_0: f32 = x[xb + tw - 1];
-      acc0 += w[wb + 3] * xv1_0;
+      acc0_0 += w[wb + 3] * xv1_0;
     }
     let xv1_1: f32 = x[xb + tw];
-    acc0 += w[wb + 4] * xv1_1;
+    acc0_0 += w[wb + 4] * xv1_1;
     if (tw < 31) {
       let xv1_2: f32 = x[xb + tw + 1];
-      acc0 += w[wb + 5] * xv1_2;
+      acc0_0 += w[wb + 5] * xv1_2;
     }
     if (th < 31) {
       if (tw >= 1) {
         let xv2_0: f32 = x[xb + tw + 31];
-        acc0 += w[wb + 6] * xv2_0;
+        acc0_0 += w[wb + 6] * xv2_0;
       }
       let xv2_1: f32 = x[xb + tw + 32];
-      acc0 += w[wb + 7] * xv2_1;
+      acc0_0 += w[wb + 7] * xv2_1;
       if (tw < 31) {
         let xv2_2: f32 = x[xb + tw + 33];
-        acc0 += w[wb + 8] * xv2_2;
+        acc0_0 += w[wb + 8] * xv2_2;
       }
     }
   }
-  y[yrow + tw] = acc0;
+  y[yrow + tw] = acc0_0;
 }

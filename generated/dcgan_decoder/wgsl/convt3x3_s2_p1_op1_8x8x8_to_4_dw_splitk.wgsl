@@ -12,7 +12,7 @@
 @group(0) @binding(2) var<storage, read_write> partial: array<f32, 1152>;
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 288>;
 
-// dispatch 1 of 2: q=4 x co=8 x ci=4 x kh=3; 6x1x1 workgroups of 64
+// dispatch 1 of 2: q=4 x ob=8 x rb=4 x kh=3; 6x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -21,23 +21,25 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let q: i32 = _i / 96;
-  let co: i32 = (_i / 12) % 8;
-  let ci: i32 = (_i / 3) % 4;
+  let ob: i32 = (_i / 12) % 8;
+  let rb: i32 = (_i / 3) % 4;
   let kh: i32 = (_i) % 3;
+  let o0: i32 = ob;
+  let r0: i32 = rb;
   let n0: i32 = q / 4 * 4;
-  let oh0: i32 = q % 4 * 2;
-  let pb: i32 = (q * 8 + co) * 36 + (ci * 9 + kh * 3);
-  // pass 1: 4 chunks of 4 sample(s) x 2 row(s) x 8 columns, one invocation per (chunk, co, ci, kh)
+  // pass 1: 4 chunks of the reduction (4 of 4 n x 2 of 8 oh), each chunk's sums written as partials
   var a0: f32 = 0f;
   var a1: f32 = 0f;
   var a2: f32 = 0f;
   for (var nn: i32 = 0; nn < 4; nn++) {
+    let n: i32 = n0 + nn;
+    let oh0: i32 = q % 4 * 2;
     for (var ohh: i32 = 0; ohh < 2; ohh++) {
       let oh: i32 = oh0 + ohh;
-      let dyrow: i32 = (((n0 + nn) * 8 + co) * 8 + oh) * 8;
+      let dyrow: i32 = ((n * 8 + o0) * 8 + oh) * 8;
       let ih: i32 = oh * 2 + kh - 1;
       let inside: bool = ih >= 0 && ih < 16;
-      let xrow: i32 = (((n0 + nn) * 4 + ci) * 16 + ih) * 16;
+      let xrow: i32 = ((n * 4 + r0) * 16 + ih) * 16;
       for (var ow: i32 = 0; ow < 8; ow++) {
         let d: f32 = x[dyrow + ow];
         if (inside) {
@@ -50,12 +52,12 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       }
     }
   }
-  partial[pb] = a0;
-  partial[pb + 1] = a1;
-  partial[pb + 2] = a2;
+  partial[q * 288 + (o0 * 36 + (r0 * 9 + kh * 3))] = a0;
+  partial[q * 288 + (o0 * 36 + (r0 * 9 + kh * 3)) + 1] = a1;
+  partial[q * 288 + (o0 * 36 + (r0 * 9 + kh * 3)) + 2] = a2;
 }
 
-// dispatch 2 of 2: co=8 x j=36; 5x1x1 workgroups of 64
+// dispatch 2 of 2: j=288; 5x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -63,12 +65,11 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 36;
-  let j: i32 = (_i) % 36;
-  // pass 2: the 4 partials of each weight, summed in order
+  let j: i32 = _i;
+  // pass 2: the 4 partials of each dw element, summed in order
   var s: f32 = 0f;
   for (var q: i32 = 0; q < 4; q++) {
-    s += partial[(q * 8 + co) * 36 + j];
+    s += partial[q * 288 + j];
   }
-  dw[co * 36 + j] = s;
+  dw[j] = s;
 }

@@ -23,26 +23,30 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let n: i32 = _i / 64;
   let th: i32 = (_i / 8) % 8;
   let tw: i32 = (_i) % 8;
-  let xrow: i32 = (n * 64 + th) * 8;
   let yrow: i32 = (n * 64 + th * 2) * 16;
+  let xrow: i32 = (n * 64 + th) * 8;
+  let bv0: f32 = b[0];
+  let bv1: f32 = b[1];
+  let bv2: f32 = b[2];
+  let bv3: f32 = b[3];
   // stride phase (0, 0): 1 of 9 taps
-  var acc0: f32 = b[0];
-  var acc1: f32 = b[1];
-  var acc2: f32 = b[2];
-  var acc3: f32 = b[3];
+  var acc0_0: f32 = bv0;
+  var acc1_0: f32 = bv1;
+  var acc2_0: f32 = bv2;
+  var acc3_0: f32 = bv3;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = xrow + r * 64;
     let wb: i32 = r * 36;
     let xv1_1: f32 = x[xb + tw];
-    acc0 += w[wb + 4] * xv1_1;
-    acc1 += w[wb + 13] * xv1_1;
-    acc2 += w[wb + 22] * xv1_1;
-    acc3 += w[wb + 31] * xv1_1;
+    acc0_0 += w[wb + 4] * xv1_1;
+    acc1_0 += w[wb + 13] * xv1_1;
+    acc2_0 += w[wb + 22] * xv1_1;
+    acc3_0 += w[wb + 31] * xv1_1;
   }
-  y[yrow + tw * 2] = acc0;
-  y[yrow + tw * 2 + 256] = acc1;
-  y[yrow + tw * 2 + 512] = acc2;
-  y[yrow + tw * 2 + 768] = acc3;
+  y[yrow + tw * 2] = acc0_0;
+  y[yrow + tw * 2 + 256] = acc1_0;
+  y[yrow + tw * 2 + 512] = acc2_0;
+  y[yrow + tw * 2 + 768] = acc3_0;
 }
 
 // dispatch 2 of 4: n=4 x th=8 x tw=8; 4x1x1 workgroups of 64
@@ -56,33 +60,37 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let n: i32 = _i / 64;
   let th: i32 = (_i / 8) % 8;
   let tw: i32 = (_i) % 8;
-  let xrow: i32 = (n * 64 + th) * 8;
   let yrow: i32 = (n * 64 + th * 2) * 16;
+  let xrow: i32 = (n * 64 + th) * 8;
+  let bv0: f32 = b[0];
+  let bv1: f32 = b[1];
+  let bv2: f32 = b[2];
+  let bv3: f32 = b[3];
   // stride phase (0, 1): 2 of 9 taps
-  var acc0: f32 = b[0];
-  var acc1: f32 = b[1];
-  var acc2: f32 = b[2];
-  var acc3: f32 = b[3];
+  var acc0_0: f32 = bv0;
+  var acc1_0: f32 = bv1;
+  var acc2_0: f32 = bv2;
+  var acc3_0: f32 = bv3;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = xrow + r * 64;
     let wb: i32 = r * 36;
     if (tw < 7) {
       let xv1_0: f32 = x[xb + tw + 1];
-      acc0 += w[wb + 3] * xv1_0;
-      acc1 += w[wb + 12] * xv1_0;
-      acc2 += w[wb + 21] * xv1_0;
-      acc3 += w[wb + 30] * xv1_0;
+      acc0_0 += w[wb + 3] * xv1_0;
+      acc1_0 += w[wb + 12] * xv1_0;
+      acc2_0 += w[wb + 21] * xv1_0;
+      acc3_0 += w[wb + 30] * xv1_0;
     }
     let xv1_2: f32 = x[xb + tw];
-    acc0 += w[wb + 5] * xv1_2;
-    acc1 += w[wb + 14] * xv1_2;
-    acc2 += w[wb + 23] * xv1_2;
-    acc3 += w[wb + 32] * xv1_2;
+    acc0_0 += w[wb + 5] * xv1_2;
+    acc1_0 += w[wb + 14] * xv1_2;
+    acc2_0 += w[wb + 23] * xv1_2;
+    acc3_0 += w[wb + 32] * xv1_2;
   }
-  y[yrow + tw * 2 + 1] = acc0;
-  y[yrow + tw * 2 + 257] = acc1;
-  y[yrow + tw * 2 + 513] = acc2;
-  y[yrow + tw * 2 + 769] = acc3;
+  y[yrow + tw * 2 + 1] = acc0_0;
+  y[yrow + tw * 2 + 257] = acc1_0;
+  y[yrow + tw * 2 + 513] = acc2_0;
+  y[yrow + tw * 2 + 769] = acc3_0;
 }
 
 // dispatch 3 of 4: n=4 x th=8 x tw=8; 4x1x1 workgroups of 64
@@ -96,33 +104,37 @@ fn main_2(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let n: i32 = _i / 64;
   let th: i32 = (_i / 8) % 8;
   let tw: i32 = (_i) % 8;
-  let xrow: i32 = (n * 64 + th) * 8;
   let yrow: i32 = (n * 64 + th * 2) * 16 + 16;
+  let xrow: i32 = (n * 64 + th) * 8;
+  let bv0: f32 = b[0];
+  let bv1: f32 = b[1];
+  let bv2: f32 = b[2];
+  let bv3: f32 = b[3];
   // stride phase (1, 0): 2 of 9 taps
-  var acc0: f32 = b[0];
-  var acc1: f32 = b[1];
-  var acc2: f32 = b[2];
-  var acc3: f32 = b[3];
+  var acc0_0: f32 = bv0;
+  var acc1_0: f32 = bv1;
+  var acc2_0: f32 = bv2;
+  var acc3_0: f32 = bv3;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = xrow + r * 64;
     let wb: i32 = r * 36;
     if (th < 7) {
       let xv0_1: f32 = x[xb + tw + 8];
-      acc0 += w[wb + 1] * xv0_1;
-      acc1 += w[wb + 10] * xv0_1;
-      acc2 += w[wb + 19] * xv0_1;
-      acc3 += w[wb + 28] * xv0_1;
+      acc0_0 += w[wb + 1] * xv0_1;
+      acc1_0 += w[wb + 10] * xv0_1;
+      acc2_0 += w[wb + 19] * xv0_1;
+      acc3_0 += w[wb + 28] * xv0_1;
     }
     let xv2_1: f32 = x[xb + tw];
-    acc0 += w[wb + 7] * xv2_1;
-    acc1 += w[wb + 16] * xv2_1;
-    acc2 += w[wb + 25] * xv2_1;
-    acc3 += w[wb + 34] * xv2_1;
+    acc0_0 += w[wb + 7] * xv2_1;
+    acc1_0 += w[wb + 16] * xv2_1;
+    acc2_0 += w[wb + 25] * xv2_1;
+    acc3_0 += w[wb + 34] * xv2_1;
   }
-  y[yrow + tw * 2] = acc0;
-  y[yrow + tw * 2 + 256] = acc1;
-  y[yrow + tw * 2 + 512] = acc2;
-  y[yrow + tw * 2 + 768] = acc3;
+  y[yrow + tw * 2] = acc0_0;
+  y[yrow + tw * 2 + 256] = acc1_0;
+  y[yrow + tw * 2 + 512] = acc2_0;
+  y[yrow + tw * 2 + 768] = acc3_0;
 }
 
 // dispatch 4 of 4: n=4 x th=8 x tw=8; 4x1x1 workgroups of 64
@@ -136,45 +148,49 @@ fn main_3(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let n: i32 = _i / 64;
   let th: i32 = (_i / 8) % 8;
   let tw: i32 = (_i) % 8;
-  let xrow: i32 = (n * 64 + th) * 8;
   let yrow: i32 = (n * 64 + th * 2) * 16 + 16;
+  let xrow: i32 = (n * 64 + th) * 8;
+  let bv0: f32 = b[0];
+  let bv1: f32 = b[1];
+  let bv2: f32 = b[2];
+  let bv3: f32 = b[3];
   // stride phase (1, 1): 4 of 9 taps
-  var acc0: f32 = b[0];
-  var acc1: f32 = b[1];
-  var acc2: f32 = b[2];
-  var acc3: f32 = b[3];
+  var acc0_0: f32 = bv0;
+  var acc1_0: f32 = bv1;
+  var acc2_0: f32 = bv2;
+  var acc3_0: f32 = bv3;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = xrow + r * 64;
     let wb: i32 = r * 36;
     if (th < 7) {
       if (tw < 7) {
         let xv0_0: f32 = x[xb + tw + 9];
-        acc0 += w[wb] * xv0_0;
-        acc1 += w[wb + 9] * xv0_0;
-        acc2 += w[wb + 18] * xv0_0;
-        acc3 += w[wb + 27] * xv0_0;
+        acc0_0 += w[wb] * xv0_0;
+        acc1_0 += w[wb + 9] * xv0_0;
+        acc2_0 += w[wb + 18] * xv0_0;
+        acc3_0 += w[wb + 27] * xv0_0;
       }
       let xv0_2: f32 = x[xb + tw + 8];
-      acc0 += w[wb + 2] * xv0_2;
-      acc1 += w[wb + 11] * xv0_2;
-      acc2 += w[wb + 20] * xv0_2;
-      acc3 += w[wb + 29] * xv0_2;
+      acc0_0 += w[wb + 2] * xv0_2;
+      acc1_0 += w[wb + 11] * xv0_2;
+      acc2_0 += w[wb + 20] * xv0_2;
+      acc3_0 += w[wb + 29] * xv0_2;
     }
     if (tw < 7) {
       let xv2_0: f32 = x[xb + tw + 1];
-      acc0 += w[wb + 6] * xv2_0;
-      acc1 += w[wb + 15] * xv2_0;
-      acc2 += w[wb + 24] * xv2_0;
-      acc3 += w[wb + 33] * xv2_0;
+      acc0_0 += w[wb + 6] * xv2_0;
+      acc1_0 += w[wb + 15] * xv2_0;
+      acc2_0 += w[wb + 24] * xv2_0;
+      acc3_0 += w[wb + 33] * xv2_0;
     }
     let xv2_2: f32 = x[xb + tw];
-    acc0 += w[wb + 8] * xv2_2;
-    acc1 += w[wb + 17] * xv2_2;
-    acc2 += w[wb + 26] * xv2_2;
-    acc3 += w[wb + 35] * xv2_2;
+    acc0_0 += w[wb + 8] * xv2_2;
+    acc1_0 += w[wb + 17] * xv2_2;
+    acc2_0 += w[wb + 26] * xv2_2;
+    acc3_0 += w[wb + 35] * xv2_2;
   }
-  y[yrow + tw * 2 + 1] = acc0;
-  y[yrow + tw * 2 + 257] = acc1;
-  y[yrow + tw * 2 + 513] = acc2;
-  y[yrow + tw * 2 + 769] = acc3;
+  y[yrow + tw * 2 + 1] = acc0_0;
+  y[yrow + tw * 2 + 257] = acc1_0;
+  y[yrow + tw * 2 + 513] = acc2_0;
+  y[yrow + tw * 2 + 769] = acc3_0;
 }

@@ -12,7 +12,7 @@
 @group(0) @binding(2) var<storage, read_write> partial: array<f32, 2048>;
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 2048>;
 
-// dispatch 1 of 2: co=16 x ci=8 x kh=4; 8x1x1 workgroups of 64
+// dispatch 1 of 2: ob=16 x rb=8 x kh=4; 8x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -20,22 +20,24 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 32;
-  let ci: i32 = (_i / 4) % 8;
+  let ob: i32 = _i / 32;
+  let rb: i32 = (_i / 4) % 8;
   let kh: i32 = (_i) % 4;
-  let pb: i32 = co * 128 + (ci * 16 + kh * 4);
-  // pass 1: 1 chunks of 4 sample(s) x 4 row(s) x 4 columns, one invocation per (chunk, co, ci, kh)
+  let o0: i32 = ob;
+  let r0: i32 = rb;
+  // pass 1: 1 chunks of the reduction (4 of 4 n x 4 of 4 oh), each chunk's sums written as partials
   var a0: f32 = 0f;
   var a1: f32 = 0f;
   var a2: f32 = 0f;
   var a3: f32 = 0f;
   for (var nn: i32 = 0; nn < 4; nn++) {
+    let n: i32 = nn;
     for (var ohh: i32 = 0; ohh < 4; ohh++) {
       let oh: i32 = ohh;
-      let dyrow: i32 = ((nn * 16 + co) * 4 + oh) * 4;
+      let dyrow: i32 = ((n * 16 + o0) * 4 + oh) * 4;
       let ih: i32 = oh * 2 + kh - 1;
       let inside: bool = ih >= 0 && ih < 8;
-      let xrow: i32 = ((nn * 8 + ci) * 8 + ih) * 8;
+      let xrow: i32 = ((n * 8 + r0) * 8 + ih) * 8;
       for (var ow: i32 = 0; ow < 4; ow++) {
         let d: f32 = x[dyrow + ow];
         if (inside) {
@@ -51,13 +53,13 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       }
     }
   }
-  partial[pb] = a0;
-  partial[pb + 1] = a1;
-  partial[pb + 2] = a2;
-  partial[pb + 3] = a3;
+  partial[o0 * 128 + (r0 * 16 + kh * 4)] = a0;
+  partial[o0 * 128 + (r0 * 16 + kh * 4) + 1] = a1;
+  partial[o0 * 128 + (r0 * 16 + kh * 4) + 2] = a2;
+  partial[o0 * 128 + (r0 * 16 + kh * 4) + 3] = a3;
 }
 
-// dispatch 2 of 2: co=16 x j=128; 32x1x1 workgroups of 64
+// dispatch 2 of 2: j=2048; 32x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -65,10 +67,9 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 128;
-  let j: i32 = (_i) % 128;
-  // pass 2: the 1 partials of each weight, summed in order
+  let j: i32 = _i;
+  // pass 2: the 1 partials of each dw element, summed in order
   var s: f32 = 0f;
-  s += partial[co * 128 + j];
-  dw[co * 128 + j] = s;
+  s += partial[j];
+  dw[j] = s;
 }

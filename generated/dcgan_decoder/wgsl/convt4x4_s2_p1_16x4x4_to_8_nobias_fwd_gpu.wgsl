@@ -24,48 +24,48 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let th: i32 = (_i / 4) % 4;
   let tw: i32 = (_i) % 4;
   let o0: i32 = ob * 4;
+  let yrow: i32 = ((n * 8 + o0) * 8 + th * 2) * 8;
   let xrow: i32 = (n * 64 + th) * 4;
   let wrow: i32 = o0 * 16;
-  let yrow: i32 = ((n * 8 + o0) * 8 + th * 2) * 8;
   // stride phase (0, 0): 4 of 16 taps
-  var acc0: f32 = 0f;
-  var acc1: f32 = 0f;
-  var acc2: f32 = 0f;
-  var acc3: f32 = 0f;
+  var acc0_0: f32 = 0f;
+  var acc1_0: f32 = 0f;
+  var acc2_0: f32 = 0f;
+  var acc3_0: f32 = 0f;
   for (var r: i32 = 0; r < 16; r++) {
     let xb: i32 = xrow + r * 16;
     let wb: i32 = wrow + r * 128;
     let xv1_1: f32 = x[xb + tw];
-    acc0 += w[wb + 5] * xv1_1;
-    acc1 += w[wb + 21] * xv1_1;
-    acc2 += w[wb + 37] * xv1_1;
-    acc3 += w[wb + 53] * xv1_1;
+    acc0_0 += w[wb + 5] * xv1_1;
+    acc1_0 += w[wb + 21] * xv1_1;
+    acc2_0 += w[wb + 37] * xv1_1;
+    acc3_0 += w[wb + 53] * xv1_1;
     if (tw >= 1) {
       let xv1_3: f32 = x[xb + tw - 1];
-      acc0 += w[wb + 7] * xv1_3;
-      acc1 += w[wb + 23] * xv1_3;
-      acc2 += w[wb + 39] * xv1_3;
-      acc3 += w[wb + 55] * xv1_3;
+      acc0_0 += w[wb + 7] * xv1_3;
+      acc1_0 += w[wb + 23] * xv1_3;
+      acc2_0 += w[wb + 39] * xv1_3;
+      acc3_0 += w[wb + 55] * xv1_3;
     }
     if (th >= 1) {
       let xv3_1: f32 = x[xb + tw - 4];
-      acc0 += w[wb + 13] * xv3_1;
-      acc1 += w[wb + 29] * xv3_1;
-      acc2 += w[wb + 45] * xv3_1;
-      acc3 += w[wb + 61] * xv3_1;
+      acc0_0 += w[wb + 13] * xv3_1;
+      acc1_0 += w[wb + 29] * xv3_1;
+      acc2_0 += w[wb + 45] * xv3_1;
+      acc3_0 += w[wb + 61] * xv3_1;
       if (tw >= 1) {
         let xv3_3: f32 = x[xb + tw - 5];
-        acc0 += w[wb + 15] * xv3_3;
-        acc1 += w[wb + 31] * xv3_3;
-        acc2 += w[wb + 47] * xv3_3;
-        acc3 += w[wb + 63] * xv3_3;
+        acc0_0 += w[wb + 15] * xv3_3;
+        acc1_0 += w[wb + 31] * xv3_3;
+        acc2_0 += w[wb + 47] * xv3_3;
+        acc3_0 += w[wb + 63] * xv3_3;
       }
     }
   }
-  y[yrow + tw * 2] = acc0;
-  y[yrow + tw * 2 + 64] = acc1;
-  y[yrow + tw * 2 + 128] = acc2;
-  y[yrow + tw * 2 + 192] = acc3;
+  y[yrow + tw * 2] = acc0_0;
+  y[yrow + tw * 2 + 64] = acc1_0;
+  y[yrow + tw * 2 + 128] = acc2_0;
+  y[yrow + tw * 2 + 192] = acc3_0;
 }
 
 // dispatch 2 of 4: n=4 x ob=2 x th=4 x tw=4; 2x1x1 workgroups of 64
@@ -81,48 +81,48 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let th: i32 = (_i / 4) % 4;
   let tw: i32 = (_i) % 4;
   let o0: i32 = ob * 4;
+  let yrow: i32 = ((n * 8 + o0) * 8 + th * 2) * 8;
   let xrow: i32 = (n * 64 + th) * 4;
   let wrow: i32 = o0 * 16;
-  let yrow: i32 = ((n * 8 + o0) * 8 + th * 2) * 8;
   // stride phase (0, 1): 4 of 16 taps
-  var acc0: f32 = 0f;
-  var acc1: f32 = 0f;
-  var acc2: f32 = 0f;
-  var acc3: f32 = 0f;
+  var acc0_0: f32 = 0f;
+  var acc1_0: f32 = 0f;
+  var acc2_0: f32 = 0f;
+  var acc3_0: f32 = 0f;
   for (var r: i32 = 0; r < 16; r++) {
     let xb: i32 = xrow + r * 16;
     let wb: i32 = wrow + r * 128;
     if (tw < 3) {
       let xv1_0: f32 = x[xb + tw + 1];
-      acc0 += w[wb + 4] * xv1_0;
-      acc1 += w[wb + 20] * xv1_0;
-      acc2 += w[wb + 36] * xv1_0;
-      acc3 += w[wb + 52] * xv1_0;
+      acc0_0 += w[wb + 4] * xv1_0;
+      acc1_0 += w[wb + 20] * xv1_0;
+      acc2_0 += w[wb + 36] * xv1_0;
+      acc3_0 += w[wb + 52] * xv1_0;
     }
     let xv1_2: f32 = x[xb + tw];
-    acc0 += w[wb + 6] * xv1_2;
-    acc1 += w[wb + 22] * xv1_2;
-    acc2 += w[wb + 38] * xv1_2;
-    acc3 += w[wb + 54] * xv1_2;
+    acc0_0 += w[wb + 6] * xv1_2;
+    acc1_0 += w[wb + 22] * xv1_2;
+    acc2_0 += w[wb + 38] * xv1_2;
+    acc3_0 += w[wb + 54] * xv1_2;
     if (th >= 1) {
       if (tw < 3) {
         let xv3_0: f32 = x[xb + tw - 3];
-        acc0 += w[wb + 12] * xv3_0;
-        acc1 += w[wb + 28] * xv3_0;
-        acc2 += w[wb + 44] * xv3_0;
-        acc3 += w[wb + 60] * xv3_0;
+        acc0_0 += w[wb + 12] * xv3_0;
+        acc1_0 += w[wb + 28] * xv3_0;
+        acc2_0 += w[wb + 44] * xv3_0;
+        acc3_0 += w[wb + 60] * xv3_0;
       }
       let xv3_2: f32 = x[xb + tw - 4];
-      acc0 += w[wb + 14] * xv3_2;
-      acc1 += w[wb + 30] * xv3_2;
-      acc2 += w[wb + 46] * xv3_2;
-      acc3 += w[wb + 62] * xv3_2;
+      acc0_0 += w[wb + 14] * xv3_2;
+      acc1_0 += w[wb + 30] * xv3_2;
+      acc2_0 += w[wb + 46] * xv3_2;
+      acc3_0 += w[wb + 62] * xv3_2;
     }
   }
-  y[yrow + tw * 2 + 1] = acc0;
-  y[yrow + tw * 2 + 65] = acc1;
-  y[yrow + tw * 2 + 129] = acc2;
-  y[yrow + tw * 2 + 193] = acc3;
+  y[yrow + tw * 2 + 1] = acc0_0;
+  y[yrow + tw * 2 + 65] = acc1_0;
+  y[yrow + tw * 2 + 129] = acc2_0;
+  y[yrow + tw * 2 + 193] = acc3_0;
 }
 
 // dispatch 3 of 4: n=4 x ob=2 x th=4 x tw=4; 2x1x1 workgroups of 64
@@ -138,48 +138,48 @@ fn main_2(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let th: i32 = (_i / 4) % 4;
   let tw: i32 = (_i) % 4;
   let o0: i32 = ob * 4;
+  let yrow: i32 = ((n * 8 + o0) * 8 + th * 2) * 8 + 8;
   let xrow: i32 = (n * 64 + th) * 4;
   let wrow: i32 = o0 * 16;
-  let yrow: i32 = ((n * 8 + o0) * 8 + th * 2) * 8 + 8;
   // stride phase (1, 0): 4 of 16 taps
-  var acc0: f32 = 0f;
-  var acc1: f32 = 0f;
-  var acc2: f32 = 0f;
-  var acc3: f32 = 0f;
+  var acc0_0: f32 = 0f;
+  var acc1_0: f32 = 0f;
+  var acc2_0: f32 = 0f;
+  var acc3_0: f32 = 0f;
   for (var r: i32 = 0; r < 16; r++) {
     let xb: i32 = xrow + r * 16;
     let wb: i32 = wrow + r * 128;
     if (th < 3) {
       let xv0_1: f32 = x[xb + tw + 4];
-      acc0 += w[wb + 1] * xv0_1;
-      acc1 += w[wb + 17] * xv0_1;
-      acc2 += w[wb + 33] * xv0_1;
-      acc3 += w[wb + 49] * xv0_1;
+      acc0_0 += w[wb + 1] * xv0_1;
+      acc1_0 += w[wb + 17] * xv0_1;
+      acc2_0 += w[wb + 33] * xv0_1;
+      acc3_0 += w[wb + 49] * xv0_1;
       if (tw >= 1) {
         let xv0_3: f32 = x[xb + tw + 3];
-        acc0 += w[wb + 3] * xv0_3;
-        acc1 += w[wb + 19] * xv0_3;
-        acc2 += w[wb + 35] * xv0_3;
-        acc3 += w[wb + 51] * xv0_3;
+        acc0_0 += w[wb + 3] * xv0_3;
+        acc1_0 += w[wb + 19] * xv0_3;
+        acc2_0 += w[wb + 35] * xv0_3;
+        acc3_0 += w[wb + 51] * xv0_3;
       }
     }
     let xv2_1: f32 = x[xb + tw];
-    acc0 += w[wb + 9] * xv2_1;
-    acc1 += w[wb + 25] * xv2_1;
-    acc2 += w[wb + 41] * xv2_1;
-    acc3 += w[wb + 57] * xv2_1;
+    acc0_0 += w[wb + 9] * xv2_1;
+    acc1_0 += w[wb + 25] * xv2_1;
+    acc2_0 += w[wb + 41] * xv2_1;
+    acc3_0 += w[wb + 57] * xv2_1;
     if (tw >= 1) {
       let xv2_3: f32 = x[xb + tw - 1];
-      acc0 += w[wb + 11] * xv2_3;
-      acc1 += w[wb + 27] * xv2_3;
-      acc2 += w[wb + 43] * xv2_3;
-      acc3 += w[wb + 59] * xv2_3;
+      acc0_0 += w[wb + 11] * xv2_3;
+      acc1_0 += w[wb + 27] * xv2_3;
+      acc2_0 += w[wb + 43] * xv2_3;
+      acc3_0 += w[wb + 59] * xv2_3;
     }
   }
-  y[yrow + tw * 2] = acc0;
-  y[yrow + tw * 2 + 64] = acc1;
-  y[yrow + tw * 2 + 128] = acc2;
-  y[yrow + tw * 2 + 192] = acc3;
+  y[yrow + tw * 2] = acc0_0;
+  y[yrow + tw * 2 + 64] = acc1_0;
+  y[yrow + tw * 2 + 128] = acc2_0;
+  y[yrow + tw * 2 + 192] = acc3_0;
 }
 
 // dispatch 4 of 4: n=4 x ob=2 x th=4 x tw=4; 2x1x1 workgroups of 64
@@ -195,46 +195,46 @@ fn main_3(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let th: i32 = (_i / 4) % 4;
   let tw: i32 = (_i) % 4;
   let o0: i32 = ob * 4;
+  let yrow: i32 = ((n * 8 + o0) * 8 + th * 2) * 8 + 8;
   let xrow: i32 = (n * 64 + th) * 4;
   let wrow: i32 = o0 * 16;
-  let yrow: i32 = ((n * 8 + o0) * 8 + th * 2) * 8 + 8;
   // stride phase (1, 1): 4 of 16 taps
-  var acc0: f32 = 0f;
-  var acc1: f32 = 0f;
-  var acc2: f32 = 0f;
-  var acc3: f32 = 0f;
+  var acc0_0: f32 = 0f;
+  var acc1_0: f32 = 0f;
+  var acc2_0: f32 = 0f;
+  var acc3_0: f32 = 0f;
   for (var r: i32 = 0; r < 16; r++) {
     let xb: i32 = xrow + r * 16;
     let wb: i32 = wrow + r * 128;
     if (th < 3) {
       if (tw < 3) {
         let xv0_0: f32 = x[xb + tw + 5];
-        acc0 += w[wb] * xv0_0;
-        acc1 += w[wb + 16] * xv0_0;
-        acc2 += w[wb + 32] * xv0_0;
-        acc3 += w[wb + 48] * xv0_0;
+        acc0_0 += w[wb] * xv0_0;
+        acc1_0 += w[wb + 16] * xv0_0;
+        acc2_0 += w[wb + 32] * xv0_0;
+        acc3_0 += w[wb + 48] * xv0_0;
       }
       let xv0_2: f32 = x[xb + tw + 4];
-      acc0 += w[wb + 2] * xv0_2;
-      acc1 += w[wb + 18] * xv0_2;
-      acc2 += w[wb + 34] * xv0_2;
-      acc3 += w[wb + 50] * xv0_2;
+      acc0_0 += w[wb + 2] * xv0_2;
+      acc1_0 += w[wb + 18] * xv0_2;
+      acc2_0 += w[wb + 34] * xv0_2;
+      acc3_0 += w[wb + 50] * xv0_2;
     }
     if (tw < 3) {
       let xv2_0: f32 = x[xb + tw + 1];
-      acc0 += w[wb + 8] * xv2_0;
-      acc1 += w[wb + 24] * xv2_0;
-      acc2 += w[wb + 40] * xv2_0;
-      acc3 += w[wb + 56] * xv2_0;
+      acc0_0 += w[wb + 8] * xv2_0;
+      acc1_0 += w[wb + 24] * xv2_0;
+      acc2_0 += w[wb + 40] * xv2_0;
+      acc3_0 += w[wb + 56] * xv2_0;
     }
     let xv2_2: f32 = x[xb + tw];
-    acc0 += w[wb + 10] * xv2_2;
-    acc1 += w[wb + 26] * xv2_2;
-    acc2 += w[wb + 42] * xv2_2;
-    acc3 += w[wb + 58] * xv2_2;
+    acc0_0 += w[wb + 10] * xv2_2;
+    acc1_0 += w[wb + 26] * xv2_2;
+    acc2_0 += w[wb + 42] * xv2_2;
+    acc3_0 += w[wb + 58] * xv2_2;
   }
-  y[yrow + tw * 2 + 1] = acc0;
-  y[yrow + tw * 2 + 65] = acc1;
-  y[yrow + tw * 2 + 129] = acc2;
-  y[yrow + tw * 2 + 193] = acc3;
+  y[yrow + tw * 2 + 1] = acc0_0;
+  y[yrow + tw * 2 + 65] = acc1_0;
+  y[yrow + tw * 2 + 129] = acc2_0;
+  y[yrow + tw * 2 + 193] = acc3_0;
 }

@@ -13,7 +13,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 2400>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32, 16>;
 
-// dispatch 1 of 2: q=40 x co=16 x ci=6 x kh=5; 300x1x1 workgroups of 64
+// dispatch 1 of 2: q=40 x ob=16 x rb=6 x kh=5; 300x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -22,13 +22,13 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let q: i32 = _i / 480;
-  let co: i32 = (_i / 30) % 16;
-  let ci: i32 = (_i / 5) % 6;
+  let ob: i32 = (_i / 30) % 16;
+  let rb: i32 = (_i / 5) % 6;
   let kh: i32 = (_i) % 5;
+  let o0: i32 = ob;
+  let r0: i32 = rb;
   let n0: i32 = q / 10 * 8;
-  let oh0: i32 = q % 10;
-  let pb: i32 = (q * 16 + co) * 151 + (ci * 25 + kh * 5);
-  // pass 1: 40 chunks of 8 sample(s) x 1 row(s) x 10 columns, one invocation per (chunk, co, ci, kh)
+  // pass 1: 40 chunks of the reduction (8 of 32 n x 1 of 10 oh), each chunk's sums written as partials
   var a0: f32 = 0f;
   var a1: f32 = 0f;
   var a2: f32 = 0f;
@@ -36,10 +36,12 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   var a4: f32 = 0f;
   var ab: f32 = 0f;
   for (var nn: i32 = 0; nn < 8; nn++) {
+    let n: i32 = n0 + nn;
+    let oh0: i32 = q % 10;
     let oh: i32 = oh0;
-    let dyrow: i32 = (((n0 + nn) * 16 + co) * 10 + oh) * 10;
+    let dyrow: i32 = ((n * 16 + o0) * 10 + oh) * 10;
     let ih: i32 = oh + kh;
-    let xrow: i32 = (((n0 + nn) * 6 + ci) * 14 + ih) * 14;
+    let xrow: i32 = ((n * 6 + r0) * 14 + ih) * 14;
     for (var ow: i32 = 0; ow < 10; ow++) {
       let d: f32 = dy[dyrow + ow];
       ab += d;
@@ -50,17 +52,17 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       a4 += d * x[xrow + ow + 4];
     }
   }
-  partial[pb] = a0;
-  partial[pb + 1] = a1;
-  partial[pb + 2] = a2;
-  partial[pb + 3] = a3;
-  partial[pb + 4] = a4;
-  if (ci == 0 && kh == 0) {
-    partial[(q * 16 + co) * 151 + 150] = ab;
+  partial[q * 2416 + (o0 * 150 + (r0 * 25 + kh * 5))] = a0;
+  partial[q * 2416 + (o0 * 150 + (r0 * 25 + kh * 5)) + 1] = a1;
+  partial[q * 2416 + (o0 * 150 + (r0 * 25 + kh * 5)) + 2] = a2;
+  partial[q * 2416 + (o0 * 150 + (r0 * 25 + kh * 5)) + 3] = a3;
+  partial[q * 2416 + (o0 * 150 + (r0 * 25 + kh * 5)) + 4] = a4;
+  if (r0 == 0 && kh == 0) {
+    partial[q * 2416 + o0 + 2400] = ab;
   }
 }
 
-// dispatch 2 of 2: co=16 x j=151; 38x1x1 workgroups of 64
+// dispatch 2 of 2: j=2416; 38x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -68,16 +70,15 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 151;
-  let j: i32 = (_i) % 151;
-  // pass 2: the 40 partials of each weight and bias, summed in order
+  let j: i32 = _i;
+  // pass 2: the 40 partials of each dw and db element, summed in order
   var s: f32 = 0f;
   for (var q: i32 = 0; q < 40; q++) {
-    s += partial[(q * 16 + co) * 151 + j];
+    s += partial[q * 2416 + j];
   }
-  if (j < 150) {
-    dw[co * 150 + j] = s;
+  if (j < 2400) {
+    dw[j] = s;
   } else {
-    db[co] = s;
+    db[j - 2400] = s;
   }
 }

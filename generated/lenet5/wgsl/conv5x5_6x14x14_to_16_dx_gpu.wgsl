@@ -24,150 +24,150 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let th: i32 = (_i / 14) % 14;
   let tw: i32 = (_i) % 14;
   let o0: i32 = ob * 2;
+  let yrow: i32 = ((n * 6 + o0) * 14 + th) * 14;
   let xrow: i32 = (n * 160 + th) * 10;
   let wrow: i32 = o0 * 25;
-  let yrow: i32 = ((n * 6 + o0) * 14 + th) * 14;
-  var acc0: f32 = 0f;
-  var acc1: f32 = 0f;
+  var acc0_0: f32 = 0f;
+  var acc1_0: f32 = 0f;
   for (var r: i32 = 0; r < 16; r++) {
     let xb: i32 = xrow + r * 100;
     let wb: i32 = wrow + r * 150;
     if (th < 10) {
       if (tw < 10) {
         let xv0_0: f32 = dy[xb + tw];
-        acc0 += w[wb] * xv0_0;
-        acc1 += w[wb + 25] * xv0_0;
+        acc0_0 += w[wb] * xv0_0;
+        acc1_0 += w[wb + 25] * xv0_0;
       }
       if (tw >= 1 && tw < 11) {
         let xv0_1: f32 = dy[xb + tw - 1];
-        acc0 += w[wb + 1] * xv0_1;
-        acc1 += w[wb + 26] * xv0_1;
+        acc0_0 += w[wb + 1] * xv0_1;
+        acc1_0 += w[wb + 26] * xv0_1;
       }
       if (tw >= 2 && tw < 12) {
         let xv0_2: f32 = dy[xb + tw - 2];
-        acc0 += w[wb + 2] * xv0_2;
-        acc1 += w[wb + 27] * xv0_2;
+        acc0_0 += w[wb + 2] * xv0_2;
+        acc1_0 += w[wb + 27] * xv0_2;
       }
       if (tw >= 3 && tw < 13) {
         let xv0_3: f32 = dy[xb + tw - 3];
-        acc0 += w[wb + 3] * xv0_3;
-        acc1 += w[wb + 28] * xv0_3;
+        acc0_0 += w[wb + 3] * xv0_3;
+        acc1_0 += w[wb + 28] * xv0_3;
       }
       if (tw >= 4) {
         let xv0_4: f32 = dy[xb + tw - 4];
-        acc0 += w[wb + 4] * xv0_4;
-        acc1 += w[wb + 29] * xv0_4;
+        acc0_0 += w[wb + 4] * xv0_4;
+        acc1_0 += w[wb + 29] * xv0_4;
       }
     }
     if (th >= 1 && th < 11) {
       if (tw < 10) {
         let xv1_0: f32 = dy[xb + tw - 10];
-        acc0 += w[wb + 5] * xv1_0;
-        acc1 += w[wb + 30] * xv1_0;
+        acc0_0 += w[wb + 5] * xv1_0;
+        acc1_0 += w[wb + 30] * xv1_0;
       }
       if (tw >= 1 && tw < 11) {
         let xv1_1: f32 = dy[xb + tw - 11];
-        acc0 += w[wb + 6] * xv1_1;
-        acc1 += w[wb + 31] * xv1_1;
+        acc0_0 += w[wb + 6] * xv1_1;
+        acc1_0 += w[wb + 31] * xv1_1;
       }
       if (tw >= 2 && tw < 12) {
         let xv1_2: f32 = dy[xb + tw - 12];
-        acc0 += w[wb + 7] * xv1_2;
-        acc1 += w[wb + 32] * xv1_2;
+        acc0_0 += w[wb + 7] * xv1_2;
+        acc1_0 += w[wb + 32] * xv1_2;
       }
       if (tw >= 3 && tw < 13) {
         let xv1_3: f32 = dy[xb + tw - 13];
-        acc0 += w[wb + 8] * xv1_3;
-        acc1 += w[wb + 33] * xv1_3;
+        acc0_0 += w[wb + 8] * xv1_3;
+        acc1_0 += w[wb + 33] * xv1_3;
       }
       if (tw >= 4) {
         let xv1_4: f32 = dy[xb + tw - 14];
-        acc0 += w[wb + 9] * xv1_4;
-        acc1 += w[wb + 34] * xv1_4;
+        acc0_0 += w[wb + 9] * xv1_4;
+        acc1_0 += w[wb + 34] * xv1_4;
       }
     }
     if (th >= 2 && th < 12) {
       if (tw < 10) {
         let xv2_0: f32 = dy[xb + tw - 20];
-        acc0 += w[wb + 10] * xv2_0;
-        acc1 += w[wb + 35] * xv2_0;
+        acc0_0 += w[wb + 10] * xv2_0;
+        acc1_0 += w[wb + 35] * xv2_0;
       }
       if (tw >= 1 && tw < 11) {
         let xv2_1: f32 = dy[xb + tw - 21];
-        acc0 += w[wb + 11] * xv2_1;
-        acc1 += w[wb + 36] * xv2_1;
+        acc0_0 += w[wb + 11] * xv2_1;
+        acc1_0 += w[wb + 36] * xv2_1;
       }
       if (tw >= 2 && tw < 12) {
         let xv2_2: f32 = dy[xb + tw - 22];
-        acc0 += w[wb + 12] * xv2_2;
-        acc1 += w[wb + 37] * xv2_2;
+        acc0_0 += w[wb + 12] * xv2_2;
+        acc1_0 += w[wb + 37] * xv2_2;
       }
       if (tw >= 3 && tw < 13) {
         let xv2_3: f32 = dy[xb + tw - 23];
-        acc0 += w[wb + 13] * xv2_3;
-        acc1 += w[wb + 38] * xv2_3;
+        acc0_0 += w[wb + 13] * xv2_3;
+        acc1_0 += w[wb + 38] * xv2_3;
       }
       if (tw >= 4) {
         let xv2_4: f32 = dy[xb + tw - 24];
-        acc0 += w[wb + 14] * xv2_4;
-        acc1 += w[wb + 39] * xv2_4;
+        acc0_0 += w[wb + 14] * xv2_4;
+        acc1_0 += w[wb + 39] * xv2_4;
       }
     }
     if (th >= 3 && th < 13) {
       if (tw < 10) {
         let xv3_0: f32 = dy[xb + tw - 30];
-        acc0 += w[wb + 15] * xv3_0;
-        acc1 += w[wb + 40] * xv3_0;
+        acc0_0 += w[wb + 15] * xv3_0;
+        acc1_0 += w[wb + 40] * xv3_0;
       }
       if (tw >= 1 && tw < 11) {
         let xv3_1: f32 = dy[xb + tw - 31];
-        acc0 += w[wb + 16] * xv3_1;
-        acc1 += w[wb + 41] * xv3_1;
+        acc0_0 += w[wb + 16] * xv3_1;
+        acc1_0 += w[wb + 41] * xv3_1;
       }
       if (tw >= 2 && tw < 12) {
         let xv3_2: f32 = dy[xb + tw - 32];
-        acc0 += w[wb + 17] * xv3_2;
-        acc1 += w[wb + 42] * xv3_2;
+        acc0_0 += w[wb + 17] * xv3_2;
+        acc1_0 += w[wb + 42] * xv3_2;
       }
       if (tw >= 3 && tw < 13) {
         let xv3_3: f32 = dy[xb + tw - 33];
-        acc0 += w[wb + 18] * xv3_3;
-        acc1 += w[wb + 43] * xv3_3;
+        acc0_0 += w[wb + 18] * xv3_3;
+        acc1_0 += w[wb + 43] * xv3_3;
       }
       if (tw >= 4) {
         let xv3_4: f32 = dy[xb + tw - 34];
-        acc0 += w[wb + 19] * xv3_4;
-        acc1 += w[wb + 44] * xv3_4;
+        acc0_0 += w[wb + 19] * xv3_4;
+        acc1_0 += w[wb + 44] * xv3_4;
       }
     }
     if (th >= 4) {
       if (tw < 10) {
         let xv4_0: f32 = dy[xb + tw - 40];
-        acc0 += w[wb + 20] * xv4_0;
-        acc1 += w[wb + 45] * xv4_0;
+        acc0_0 += w[wb + 20] * xv4_0;
+        acc1_0 += w[wb + 45] * xv4_0;
       }
       if (tw >= 1 && tw < 11) {
         let xv4_1: f32 = dy[xb + tw - 41];
-        acc0 += w[wb + 21] * xv4_1;
-        acc1 += w[wb + 46] * xv4_1;
+        acc0_0 += w[wb + 21] * xv4_1;
+        acc1_0 += w[wb + 46] * xv4_1;
       }
       if (tw >= 2 && tw < 12) {
         let xv4_2: f32 = dy[xb + tw - 42];
-        acc0 += w[wb + 22] * xv4_2;
-        acc1 += w[wb + 47] * xv4_2;
+        acc0_0 += w[wb + 22] * xv4_2;
+        acc1_0 += w[wb + 47] * xv4_2;
       }
       if (tw >= 3 && tw < 13) {
         let xv4_3: f32 = dy[xb + tw - 43];
-        acc0 += w[wb + 23] * xv4_3;
-        acc1 += w[wb + 48] * xv4_3;
+        acc0_0 += w[wb + 23] * xv4_3;
+        acc1_0 += w[wb + 48] * xv4_3;
       }
       if (tw >= 4) {
         let xv4_4: f32 = dy[xb + tw - 44];
-        acc0 += w[wb + 24] * xv4_4;
-        acc1 += w[wb + 49] * xv4_4;
+        acc0_0 += w[wb + 24] * xv4_4;
+        acc1_0 += w[wb + 49] * xv4_4;
       }
     }
   }
-  dx[yrow + tw] = acc0;
-  dx[yrow + tw + 196] = acc1;
+  dx[yrow + tw] = acc0_0;
+  dx[yrow + tw + 196] = acc1_0;
 }

@@ -13,7 +13,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 150>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32, 6>;
 
-// dispatch 1 of 2: q=224 x co=6 x kh=5; 105x1x1 workgroups of 64
+// dispatch 1 of 2: q=224 x ob=6 x kh=5; 105x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -22,12 +22,11 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let q: i32 = _i / 30;
-  let co: i32 = (_i / 5) % 6;
+  let ob: i32 = (_i / 5) % 6;
   let kh: i32 = (_i) % 5;
+  let o0: i32 = ob;
   let n0: i32 = q / 28 * 4;
-  let oh0: i32 = q % 28;
-  let pb: i32 = (q * 6 + co) * 26 + kh * 5;
-  // pass 1: 224 chunks of 4 sample(s) x 1 row(s) x 28 columns, one invocation per (chunk, co, ci, kh)
+  // pass 1: 224 chunks of the reduction (4 of 32 n x 1 of 28 oh), each chunk's sums written as partials
   var a0: f32 = 0f;
   var a1: f32 = 0f;
   var a2: f32 = 0f;
@@ -35,11 +34,13 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   var a4: f32 = 0f;
   var ab: f32 = 0f;
   for (var nn: i32 = 0; nn < 4; nn++) {
+    let n: i32 = n0 + nn;
+    let oh0: i32 = q % 28;
     let oh: i32 = oh0;
-    let dyrow: i32 = (((n0 + nn) * 6 + co) * 28 + oh) * 28;
+    let dyrow: i32 = ((n * 6 + o0) * 28 + oh) * 28;
     let ih: i32 = oh + kh - 2;
     let inside: bool = ih >= 0 && ih < 28;
-    let xrow: i32 = ((n0 + nn) * 28 + ih) * 28;
+    let xrow: i32 = (n * 28 + ih) * 28;
     for (var ow: i32 = 0; ow < 28; ow++) {
       let d: f32 = dy[dyrow + ow];
       ab += d;
@@ -60,17 +61,17 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       }
     }
   }
-  partial[pb] = a0;
-  partial[pb + 1] = a1;
-  partial[pb + 2] = a2;
-  partial[pb + 3] = a3;
-  partial[pb + 4] = a4;
+  partial[q * 156 + (o0 * 25 + kh * 5)] = a0;
+  partial[q * 156 + (o0 * 25 + kh * 5) + 1] = a1;
+  partial[q * 156 + (o0 * 25 + kh * 5) + 2] = a2;
+  partial[q * 156 + (o0 * 25 + kh * 5) + 3] = a3;
+  partial[q * 156 + (o0 * 25 + kh * 5) + 4] = a4;
   if (kh == 0) {
-    partial[(q * 6 + co) * 26 + 25] = ab;
+    partial[q * 156 + o0 + 150] = ab;
   }
 }
 
-// dispatch 2 of 2: co=6 x j=26; 3x1x1 workgroups of 64
+// dispatch 2 of 2: j=156; 3x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -78,16 +79,15 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 26;
-  let j: i32 = (_i) % 26;
-  // pass 2: the 224 partials of each weight and bias, summed in order
+  let j: i32 = _i;
+  // pass 2: the 224 partials of each dw and db element, summed in order
   var s: f32 = 0f;
   for (var q: i32 = 0; q < 224; q++) {
-    s += partial[(q * 6 + co) * 26 + j];
+    s += partial[q * 156 + j];
   }
-  if (j < 25) {
-    dw[co * 25 + j] = s;
+  if (j < 150) {
+    dw[j] = s;
   } else {
-    db[co] = s;
+    db[j - 150] = s;
   }
 }

@@ -22,110 +22,110 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let n: i32 = _i / 784;
   let th: i32 = (_i / 28) % 28;
   let tw: i32 = (_i) % 28;
-  let xrow: i32 = (n * 168 + th) * 28;
   let yrow: i32 = (n * 28 + th) * 28;
-  var acc0: f32 = 0f;
+  let xrow: i32 = (n * 168 + th) * 28;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 6; r++) {
     let xb: i32 = xrow + r * 784;
     let wb: i32 = r * 25;
     if (th < 26) {
       if (tw < 26) {
         let xv0_0: f32 = dy[xb + tw + 58];
-        acc0 += w[wb] * xv0_0;
+        acc0_0 += w[wb] * xv0_0;
       }
       if (tw < 27) {
         let xv0_1: f32 = dy[xb + tw + 57];
-        acc0 += w[wb + 1] * xv0_1;
+        acc0_0 += w[wb + 1] * xv0_1;
       }
       let xv0_2: f32 = dy[xb + tw + 56];
-      acc0 += w[wb + 2] * xv0_2;
+      acc0_0 += w[wb + 2] * xv0_2;
       if (tw >= 1) {
         let xv0_3: f32 = dy[xb + tw + 55];
-        acc0 += w[wb + 3] * xv0_3;
+        acc0_0 += w[wb + 3] * xv0_3;
       }
       if (tw >= 2) {
         let xv0_4: f32 = dy[xb + tw + 54];
-        acc0 += w[wb + 4] * xv0_4;
+        acc0_0 += w[wb + 4] * xv0_4;
       }
     }
     if (th < 27) {
       if (tw < 26) {
         let xv1_0: f32 = dy[xb + tw + 30];
-        acc0 += w[wb + 5] * xv1_0;
+        acc0_0 += w[wb + 5] * xv1_0;
       }
       if (tw < 27) {
         let xv1_1: f32 = dy[xb + tw + 29];
-        acc0 += w[wb + 6] * xv1_1;
+        acc0_0 += w[wb + 6] * xv1_1;
       }
       let xv1_2: f32 = dy[xb + tw + 28];
-      acc0 += w[wb + 7] * xv1_2;
+      acc0_0 += w[wb + 7] * xv1_2;
       if (tw >= 1) {
         let xv1_3: f32 = dy[xb + tw + 27];
-        acc0 += w[wb + 8] * xv1_3;
+        acc0_0 += w[wb + 8] * xv1_3;
       }
       if (tw >= 2) {
         let xv1_4: f32 = dy[xb + tw + 26];
-        acc0 += w[wb + 9] * xv1_4;
+        acc0_0 += w[wb + 9] * xv1_4;
       }
     }
     if (tw < 26) {
       let xv2_0: f32 = dy[xb + tw + 2];
-      acc0 += w[wb + 10] * xv2_0;
+      acc0_0 += w[wb + 10] * xv2_0;
     }
     if (tw < 27) {
       let xv2_1: f32 = dy[xb + tw + 1];
-      acc0 += w[wb + 11] * xv2_1;
+      acc0_0 += w[wb + 11] * xv2_1;
     }
     let xv2_2: f32 = dy[xb + tw];
-    acc0 += w[wb + 12] * xv2_2;
+    acc0_0 += w[wb + 12] * xv2_2;
     if (tw >= 1) {
       let xv2_3: f32 = dy[xb + tw - 1];
-      acc0 += w[wb + 13] * xv2_3;
+      acc0_0 += w[wb + 13] * xv2_3;
     }
     if (tw >= 2) {
       let xv2_4: f32 = dy[xb + tw - 2];
-      acc0 += w[wb + 14] * xv2_4;
+      acc0_0 += w[wb + 14] * xv2_4;
     }
     if (th >= 1) {
       if (tw < 26) {
         let xv3_0: f32 = dy[xb + tw - 26];
-        acc0 += w[wb + 15] * xv3_0;
+        acc0_0 += w[wb + 15] * xv3_0;
       }
       if (tw < 27) {
         let xv3_1: f32 = dy[xb + tw - 27];
-        acc0 += w[wb + 16] * xv3_1;
+        acc0_0 += w[wb + 16] * xv3_1;
       }
       let xv3_2: f32 = dy[xb + tw - 28];
-      acc0 += w[wb + 17] * xv3_2;
+      acc0_0 += w[wb + 17] * xv3_2;
       if (tw >= 1) {
         let xv3_3: f32 = dy[xb + tw - 29];
-        acc0 += w[wb + 18] * xv3_3;
+        acc0_0 += w[wb + 18] * xv3_3;
       }
       if (tw >= 2) {
         let xv3_4: f32 = dy[xb + tw - 30];
-        acc0 += w[wb + 19] * xv3_4;
+        acc0_0 += w[wb + 19] * xv3_4;
       }
     }
     if (th >= 2) {
       if (tw < 26) {
         let xv4_0: f32 = dy[xb + tw - 54];
-        acc0 += w[wb + 20] * xv4_0;
+        acc0_0 += w[wb + 20] * xv4_0;
       }
       if (tw < 27) {
         let xv4_1: f32 = dy[xb + tw - 55];
-        acc0 += w[wb + 21] * xv4_1;
+        acc0_0 += w[wb + 21] * xv4_1;
       }
       let xv4_2: f32 = dy[xb + tw - 56];
-      acc0 += w[wb + 22] * xv4_2;
+      acc0_0 += w[wb + 22] * xv4_2;
       if (tw >= 1) {
         let xv4_3: f32 = dy[xb + tw - 57];
-        acc0 += w[wb + 23] * xv4_3;
+        acc0_0 += w[wb + 23] * xv4_3;
       }
       if (tw >= 2) {
         let xv4_4: f32 = dy[xb + tw - 58];
-        acc0 += w[wb + 24] * xv4_4;
+        acc0_0 += w[wb + 24] * xv4_4;
       }
     }
   }
-  dx[yrow + tw] = acc0;
+  dx[yrow + tw] = acc0_0;
 }

@@ -25,134 +25,136 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let th: i32 = (_i / 28) % 28;
   let tw: i32 = (_i) % 28;
   let o0: i32 = ob * 2;
+  let yrow: i32 = ((n * 6 + o0) * 28 + th) * 28;
   let xrow: i32 = (n * 28 + th) * 28;
+  let bv0: f32 = b[o0];
+  let bv1: f32 = b[o0 + 1];
   let wrow: i32 = o0 * 25;
   let xv2_2: f32 = x[xrow + tw];
-  let yrow: i32 = ((n * 6 + o0) * 28 + th) * 28;
-  var acc0: f32 = b[o0];
-  var acc1: f32 = b[o0 + 1];
+  var acc0_0: f32 = bv0;
+  var acc1_0: f32 = bv1;
   if (th >= 2) {
     if (tw >= 2) {
       let xv0_0: f32 = x[xrow + tw - 58];
-      acc0 += w[wrow] * xv0_0;
-      acc1 += w[wrow + 25] * xv0_0;
+      acc0_0 += w[wrow] * xv0_0;
+      acc1_0 += w[wrow + 25] * xv0_0;
     }
     if (tw >= 1) {
       let xv0_1: f32 = x[xrow + tw - 57];
-      acc0 += w[wrow + 1] * xv0_1;
-      acc1 += w[wrow + 26] * xv0_1;
+      acc0_0 += w[wrow + 1] * xv0_1;
+      acc1_0 += w[wrow + 26] * xv0_1;
     }
     let xv0_2: f32 = x[xrow + tw - 56];
-    acc0 += w[wrow + 2] * xv0_2;
-    acc1 += w[wrow + 27] * xv0_2;
+    acc0_0 += w[wrow + 2] * xv0_2;
+    acc1_0 += w[wrow + 27] * xv0_2;
     if (tw < 27) {
       let xv0_3: f32 = x[xrow + tw - 55];
-      acc0 += w[wrow + 3] * xv0_3;
-      acc1 += w[wrow + 28] * xv0_3;
+      acc0_0 += w[wrow + 3] * xv0_3;
+      acc1_0 += w[wrow + 28] * xv0_3;
     }
     if (tw < 26) {
       let xv0_4: f32 = x[xrow + tw - 54];
-      acc0 += w[wrow + 4] * xv0_4;
-      acc1 += w[wrow + 29] * xv0_4;
+      acc0_0 += w[wrow + 4] * xv0_4;
+      acc1_0 += w[wrow + 29] * xv0_4;
     }
   }
   if (th >= 1) {
     if (tw >= 2) {
       let xv1_0: f32 = x[xrow + tw - 30];
-      acc0 += w[wrow + 5] * xv1_0;
-      acc1 += w[wrow + 30] * xv1_0;
+      acc0_0 += w[wrow + 5] * xv1_0;
+      acc1_0 += w[wrow + 30] * xv1_0;
     }
     if (tw >= 1) {
       let xv1_1: f32 = x[xrow + tw - 29];
-      acc0 += w[wrow + 6] * xv1_1;
-      acc1 += w[wrow + 31] * xv1_1;
+      acc0_0 += w[wrow + 6] * xv1_1;
+      acc1_0 += w[wrow + 31] * xv1_1;
     }
     let xv1_2: f32 = x[xrow + tw - 28];
-    acc0 += w[wrow + 7] * xv1_2;
-    acc1 += w[wrow + 32] * xv1_2;
+    acc0_0 += w[wrow + 7] * xv1_2;
+    acc1_0 += w[wrow + 32] * xv1_2;
     if (tw < 27) {
       let xv1_3: f32 = x[xrow + tw - 27];
-      acc0 += w[wrow + 8] * xv1_3;
-      acc1 += w[wrow + 33] * xv1_3;
+      acc0_0 += w[wrow + 8] * xv1_3;
+      acc1_0 += w[wrow + 33] * xv1_3;
     }
     if (tw < 26) {
       let xv1_4: f32 = x[xrow + tw - 26];
-      acc0 += w[wrow + 9] * xv1_4;
-      acc1 += w[wrow + 34] * xv1_4;
+      acc0_0 += w[wrow + 9] * xv1_4;
+      acc1_0 += w[wrow + 34] * xv1_4;
     }
   }
   if (tw >= 2) {
     let xv2_0: f32 = x[xrow + tw - 2];
-    acc0 += w[wrow + 10] * xv2_0;
-    acc1 += w[wrow + 35] * xv2_0;
+    acc0_0 += w[wrow + 10] * xv2_0;
+    acc1_0 += w[wrow + 35] * xv2_0;
   }
   if (tw >= 1) {
     let xv2_1: f32 = x[xrow + tw - 1];
-    acc0 += w[wrow + 11] * xv2_1;
-    acc1 += w[wrow + 36] * xv2_1;
+    acc0_0 += w[wrow + 11] * xv2_1;
+    acc1_0 += w[wrow + 36] * xv2_1;
   }
-  acc0 += w[wrow + 12] * xv2_2;
-  acc1 += w[wrow + 37] * xv2_2;
+  acc0_0 += w[wrow + 12] * xv2_2;
+  acc1_0 += w[wrow + 37] * xv2_2;
   if (tw < 27) {
     let xv2_3: f32 = x[xrow + tw + 1];
-    acc0 += w[wrow + 13] * xv2_3;
-    acc1 += w[wrow + 38] * xv2_3;
+    acc0_0 += w[wrow + 13] * xv2_3;
+    acc1_0 += w[wrow + 38] * xv2_3;
   }
   if (tw < 26) {
     let xv2_4: f32 = x[xrow + tw + 2];
-    acc0 += w[wrow + 14] * xv2_4;
-    acc1 += w[wrow + 39] * xv2_4;
+    acc0_0 += w[wrow + 14] * xv2_4;
+    acc1_0 += w[wrow + 39] * xv2_4;
   }
   if (th < 27) {
     if (tw >= 2) {
       let xv3_0: f32 = x[xrow + tw + 26];
-      acc0 += w[wrow + 15] * xv3_0;
-      acc1 += w[wrow + 40] * xv3_0;
+      acc0_0 += w[wrow + 15] * xv3_0;
+      acc1_0 += w[wrow + 40] * xv3_0;
     }
     if (tw >= 1) {
       let xv3_1: f32 = x[xrow + tw + 27];
-      acc0 += w[wrow + 16] * xv3_1;
-      acc1 += w[wrow + 41] * xv3_1;
+      acc0_0 += w[wrow + 16] * xv3_1;
+      acc1_0 += w[wrow + 41] * xv3_1;
     }
     let xv3_2: f32 = x[xrow + tw + 28];
-    acc0 += w[wrow + 17] * xv3_2;
-    acc1 += w[wrow + 42] * xv3_2;
+    acc0_0 += w[wrow + 17] * xv3_2;
+    acc1_0 += w[wrow + 42] * xv3_2;
     if (tw < 27) {
       let xv3_3: f32 = x[xrow + tw + 29];
-      acc0 += w[wrow + 18] * xv3_3;
-      acc1 += w[wrow + 43] * xv3_3;
+      acc0_0 += w[wrow + 18] * xv3_3;
+      acc1_0 += w[wrow + 43] * xv3_3;
     }
     if (tw < 26) {
       let xv3_4: f32 = x[xrow + tw + 30];
-      acc0 += w[wrow + 19] * xv3_4;
-      acc1 += w[wrow + 44] * xv3_4;
+      acc0_0 += w[wrow + 19] * xv3_4;
+      acc1_0 += w[wrow + 44] * xv3_4;
     }
   }
   if (th < 26) {
     if (tw >= 2) {
       let xv4_0: f32 = x[xrow + tw + 54];
-      acc0 += w[wrow + 20] * xv4_0;
-      acc1 += w[wrow + 45] * xv4_0;
+      acc0_0 += w[wrow + 20] * xv4_0;
+      acc1_0 += w[wrow + 45] * xv4_0;
     }
     if (tw >= 1) {
       let xv4_1: f32 = x[xrow + tw + 55];
-      acc0 += w[wrow + 21] * xv4_1;
-      acc1 += w[wrow + 46] * xv4_1;
+      acc0_0 += w[wrow + 21] * xv4_1;
+      acc1_0 += w[wrow + 46] * xv4_1;
     }
     let xv4_2: f32 = x[xrow + tw + 56];
-    acc0 += w[wrow + 22] * xv4_2;
-    acc1 += w[wrow + 47] * xv4_2;
+    acc0_0 += w[wrow + 22] * xv4_2;
+    acc1_0 += w[wrow + 47] * xv4_2;
     if (tw < 27) {
       let xv4_3: f32 = x[xrow + tw + 57];
-      acc0 += w[wrow + 23] * xv4_3;
-      acc1 += w[wrow + 48] * xv4_3;
+      acc0_0 += w[wrow + 23] * xv4_3;
+      acc1_0 += w[wrow + 48] * xv4_3;
     }
     if (tw < 26) {
       let xv4_4: f32 = x[xrow + tw + 58];
-      acc0 += w[wrow + 24] * xv4_4;
-      acc1 += w[wrow + 49] * xv4_4;
+      acc0_0 += w[wrow + 24] * xv4_4;
+      acc1_0 += w[wrow + 49] * xv4_4;
     }
   }
-  y[yrow + tw] = acc0;
-  y[yrow + tw + 784] = acc1;
+  y[yrow + tw] = acc0_0;
+  y[yrow + tw + 784] = acc1_0;
 }

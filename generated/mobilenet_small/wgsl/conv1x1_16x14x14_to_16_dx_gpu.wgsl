@@ -24,24 +24,24 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let th: i32 = (_i / 14) % 14;
   let tw: i32 = (_i) % 14;
   let o0: i32 = ob * 4;
+  let yrow: i32 = ((n * 16 + o0) * 14 + th) * 14;
   let xrow: i32 = (n * 224 + th) * 14;
   let wrow: i32 = o0;
-  let yrow: i32 = ((n * 16 + o0) * 14 + th) * 14;
-  var acc0: f32 = 0f;
-  var acc1: f32 = 0f;
-  var acc2: f32 = 0f;
-  var acc3: f32 = 0f;
+  var acc0_0: f32 = 0f;
+  var acc1_0: f32 = 0f;
+  var acc2_0: f32 = 0f;
+  var acc3_0: f32 = 0f;
   for (var r: i32 = 0; r < 16; r++) {
     let xb: i32 = xrow + r * 196;
     let wb: i32 = wrow + r * 16;
     let xv0_0: f32 = dy[xb + tw];
-    acc0 += w[wb] * xv0_0;
-    acc1 += w[wb + 1] * xv0_0;
-    acc2 += w[wb + 2] * xv0_0;
-    acc3 += w[wb + 3] * xv0_0;
+    acc0_0 += w[wb] * xv0_0;
+    acc1_0 += w[wb + 1] * xv0_0;
+    acc2_0 += w[wb + 2] * xv0_0;
+    acc3_0 += w[wb + 3] * xv0_0;
   }
-  dx[yrow + tw] = acc0;
-  dx[yrow + tw + 196] = acc1;
-  dx[yrow + tw + 392] = acc2;
-  dx[yrow + tw + 588] = acc3;
+  dx[yrow + tw] = acc0_0;
+  dx[yrow + tw + 196] = acc1_0;
+  dx[yrow + tw + 392] = acc2_0;
+  dx[yrow + tw + 588] = acc3_0;
 }

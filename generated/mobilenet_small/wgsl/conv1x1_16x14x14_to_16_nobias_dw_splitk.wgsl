@@ -12,7 +12,7 @@
 @group(0) @binding(2) var<storage, read_write> partial: array<f32, 8192>;
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 256>;
 
-// dispatch 1 of 2: q=32 x co=16 x ci=16; 128x1x1 workgroups of 64
+// dispatch 1 of 2: q=32 x ob=16 x rb=16; 128x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -21,27 +21,29 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let q: i32 = _i / 256;
-  let co: i32 = (_i / 16) % 16;
-  let ci: i32 = (_i) % 16;
+  let ob: i32 = (_i / 16) % 16;
+  let rb: i32 = (_i) % 16;
+  let o0: i32 = ob;
+  let r0: i32 = rb;
   let n0: i32 = q / 2;
+  let n: i32 = n0;
   let oh0: i32 = q % 2 * 7;
-  let pb: i32 = (q * 16 + co) * 16 + ci;
-  // pass 1: 32 chunks of 1 sample(s) x 7 row(s) x 14 columns, one invocation per (chunk, co, ci, kh)
+  // pass 1: 32 chunks of the reduction (1 of 16 n x 7 of 14 oh), each chunk's sums written as partials
   var a0: f32 = 0f;
   for (var ohh: i32 = 0; ohh < 7; ohh++) {
     let oh: i32 = oh0 + ohh;
-    let dyrow: i32 = ((n0 * 16 + co) * 14 + oh) * 14;
+    let dyrow: i32 = ((n * 16 + o0) * 14 + oh) * 14;
     let ih: i32 = oh;
-    let xrow: i32 = ((n0 * 16 + ci) * 14 + ih) * 14;
+    let xrow: i32 = ((n * 16 + r0) * 14 + ih) * 14;
     for (var ow: i32 = 0; ow < 14; ow++) {
       let d: f32 = dy[dyrow + ow];
       a0 += d * x[xrow + ow];
     }
   }
-  partial[pb] = a0;
+  partial[q * 256 + (o0 * 16 + r0)] = a0;
 }
 
-// dispatch 2 of 2: co=16 x j=16; 4x1x1 workgroups of 64
+// dispatch 2 of 2: j=256; 4x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -49,12 +51,11 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 16;
-  let j: i32 = (_i) % 16;
-  // pass 2: the 32 partials of each weight, summed in order
+  let j: i32 = _i;
+  // pass 2: the 32 partials of each dw element, summed in order
   var s: f32 = 0f;
   for (var q: i32 = 0; q < 32; q++) {
-    s += partial[(q * 16 + co) * 16 + j];
+    s += partial[q * 256 + j];
   }
-  dw[co * 16 + j] = s;
+  dw[j] = s;
 }

@@ -24,24 +24,24 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let th: i32 = (_i / 7) % 7;
   let tw: i32 = (_i) % 7;
   let o0: i32 = ob * 4;
+  let yrow: i32 = ((n * 32 + o0) * 7 + th) * 7;
   let xrow: i32 = (n * 112 + th) * 7;
   let wrow: i32 = o0 * 16;
-  let yrow: i32 = ((n * 32 + o0) * 7 + th) * 7;
-  var acc0: f32 = 0f;
-  var acc1: f32 = 0f;
-  var acc2: f32 = 0f;
-  var acc3: f32 = 0f;
+  var acc0_0: f32 = 0f;
+  var acc1_0: f32 = 0f;
+  var acc2_0: f32 = 0f;
+  var acc3_0: f32 = 0f;
   for (var r: i32 = 0; r < 16; r++) {
     let xb: i32 = xrow + r * 49;
     let wb: i32 = wrow + r;
     let xv0_0: f32 = x[xb + tw];
-    acc0 += w[wb] * xv0_0;
-    acc1 += w[wb + 16] * xv0_0;
-    acc2 += w[wb + 32] * xv0_0;
-    acc3 += w[wb + 48] * xv0_0;
+    acc0_0 += w[wb] * xv0_0;
+    acc1_0 += w[wb + 16] * xv0_0;
+    acc2_0 += w[wb + 32] * xv0_0;
+    acc3_0 += w[wb + 48] * xv0_0;
   }
-  y[yrow + tw] = acc0;
-  y[yrow + tw + 49] = acc1;
-  y[yrow + tw + 98] = acc2;
-  y[yrow + tw + 147] = acc3;
+  y[yrow + tw] = acc0_0;
+  y[yrow + tw + 49] = acc1_0;
+  y[yrow + tw + 98] = acc2_0;
+  y[yrow + tw + 147] = acc3_0;
 }

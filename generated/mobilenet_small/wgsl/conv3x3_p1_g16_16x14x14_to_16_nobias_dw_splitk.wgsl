@@ -12,7 +12,7 @@
 @group(0) @binding(2) var<storage, read_write> partial: array<f32, 4608>;
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 144>;
 
-// dispatch 1 of 2: q=32 x co=16 x kh=3; 24x1x1 workgroups of 64
+// dispatch 1 of 2: q=32 x g=16 x kh=3; 24x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -21,22 +21,21 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let q: i32 = _i / 48;
-  let co: i32 = (_i / 3) % 16;
+  let g: i32 = (_i / 3) % 16;
   let kh: i32 = (_i) % 3;
-  let g: i32 = co;
   let n0: i32 = q / 2;
+  let n: i32 = n0;
   let oh0: i32 = q % 2 * 7;
-  let pb: i32 = (q * 16 + co) * 9 + kh * 3;
-  // pass 1: 32 chunks of 1 sample(s) x 7 row(s) x 14 columns, one invocation per (chunk, co, ci, kh)
+  // pass 1: 32 chunks of the reduction (1 of 16 n x 7 of 14 oh), each chunk's sums written as partials
   var a0: f32 = 0f;
   var a1: f32 = 0f;
   var a2: f32 = 0f;
   for (var ohh: i32 = 0; ohh < 7; ohh++) {
     let oh: i32 = oh0 + ohh;
-    let dyrow: i32 = ((n0 * 16 + co) * 14 + oh) * 14;
+    let dyrow: i32 = ((n * 16 + g) * 14 + oh) * 14;
     let ih: i32 = oh + kh - 1;
     let inside: bool = ih >= 0 && ih < 14;
-    let xrow: i32 = ((n0 * 16 + g) * 14 + ih) * 14;
+    let xrow: i32 = ((n * 16 + g) * 14 + ih) * 14;
     for (var ow: i32 = 0; ow < 14; ow++) {
       let d: f32 = dy[dyrow + ow];
       if (inside) {
@@ -50,12 +49,12 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       }
     }
   }
-  partial[pb] = a0;
-  partial[pb + 1] = a1;
-  partial[pb + 2] = a2;
+  partial[q * 144 + (g * 9 + kh * 3)] = a0;
+  partial[q * 144 + (g * 9 + kh * 3) + 1] = a1;
+  partial[q * 144 + (g * 9 + kh * 3) + 2] = a2;
 }
 
-// dispatch 2 of 2: co=16 x j=9; 3x1x1 workgroups of 64
+// dispatch 2 of 2: j=144; 3x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -63,12 +62,11 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 9;
-  let j: i32 = (_i) % 9;
-  // pass 2: the 32 partials of each weight, summed in order
+  let j: i32 = _i;
+  // pass 2: the 32 partials of each dw element, summed in order
   var s: f32 = 0f;
   for (var q: i32 = 0; q < 32; q++) {
-    s += partial[(q * 16 + co) * 9 + j];
+    s += partial[q * 144 + j];
   }
-  dw[co * 9 + j] = s;
+  dw[j] = s;
 }

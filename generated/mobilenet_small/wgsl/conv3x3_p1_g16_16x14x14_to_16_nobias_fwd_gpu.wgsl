@@ -11,7 +11,7 @@
 @group(0) @binding(1) var<storage, read> w: array<f32, 144>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32, 50176>;
 
-// dispatch 1 of 1: n=16 x ob=16 x th=14 x tw=14; 784x1x1 workgroups of 64
+// dispatch 1 of 1: n=16 x g=16 x th=14 x tw=14; 784x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -20,48 +20,46 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   }
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 3136;
-  let ob: i32 = (_i / 196) % 16;
+  let g: i32 = (_i / 196) % 16;
   let th: i32 = (_i / 14) % 14;
   let tw: i32 = (_i) % 14;
-  let g: i32 = ob;
-  let o0: i32 = ob - g;
+  let yrow: i32 = ((n * 16 + g) * 14 + th) * 14;
   let xrow: i32 = ((n * 16 + g) * 14 + th) * 14;
-  let wrow: i32 = g * 9 + o0 * 9;
+  let wrow: i32 = g * 9;
   let xv1_1: f32 = x[xrow + tw];
-  let yrow: i32 = ((n * 16 + g + o0) * 14 + th) * 14;
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   if (th >= 1) {
     if (tw >= 1) {
       let xv0_0: f32 = x[xrow + tw - 15];
-      acc0 += w[wrow] * xv0_0;
+      acc0_0 += w[wrow] * xv0_0;
     }
     let xv0_1: f32 = x[xrow + tw - 14];
-    acc0 += w[wrow + 1] * xv0_1;
+    acc0_0 += w[wrow + 1] * xv0_1;
     if (tw < 13) {
       let xv0_2: f32 = x[xrow + tw - 13];
-      acc0 += w[wrow + 2] * xv0_2;
+      acc0_0 += w[wrow + 2] * xv0_2;
     }
   }
   if (tw >= 1) {
     let xv1_0: f32 = x[xrow + tw - 1];
-    acc0 += w[wrow + 3] * xv1_0;
+    acc0_0 += w[wrow + 3] * xv1_0;
   }
-  acc0 += w[wrow + 4] * xv1_1;
+  acc0_0 += w[wrow + 4] * xv1_1;
   if (tw < 13) {
     let xv1_2: f32 = x[xrow + tw + 1];
-    acc0 += w[wrow + 5] * xv1_2;
+    acc0_0 += w[wrow + 5] * xv1_2;
   }
   if (th < 13) {
     if (tw >= 1) {
       let xv2_0: f32 = x[xrow + tw + 13];
-      acc0 += w[wrow + 6] * xv2_0;
+      acc0_0 += w[wrow + 6] * xv2_0;
     }
     let xv2_1: f32 = x[xrow + tw + 14];
-    acc0 += w[wrow + 7] * xv2_1;
+    acc0_0 += w[wrow + 7] * xv2_1;
     if (tw < 13) {
       let xv2_2: f32 = x[xrow + tw + 15];
-      acc0 += w[wrow + 8] * xv2_2;
+      acc0_0 += w[wrow + 8] * xv2_2;
     }
   }
-  y[yrow + tw] = acc0;
+  y[yrow + tw] = acc0_0;
 }

@@ -11,7 +11,7 @@
 @group(0) @binding(1) var<storage, read> w: array<f32, 144>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32, 50176>;
 
-// dispatch 1 of 4: n=16 x ob=16 x th=7 x tw=7; 196x1x1 workgroups of 64
+// dispatch 1 of 4: n=16 x g=16 x th=7 x tw=7; 196x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -20,22 +20,20 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 784;
-  let ob: i32 = (_i / 49) % 16;
+  let g: i32 = (_i / 49) % 16;
   let th: i32 = (_i / 7) % 7;
   let tw: i32 = (_i) % 7;
-  let g: i32 = ob;
-  let o0: i32 = ob - g;
+  let yrow: i32 = ((n * 16 + g) * 14 + th * 2) * 14;
   let xrow: i32 = ((n * 16 + g) * 7 + th) * 7;
-  let wrow: i32 = g * 9 + o0 * 9;
+  let wrow: i32 = g * 9;
   let xv1_1: f32 = dy[xrow + tw];
-  let yrow: i32 = ((n * 16 + g + o0) * 14 + th * 2) * 14;
   // stride phase (0, 0): 1 of 9 taps
-  var acc0: f32 = 0f;
-  acc0 += w[wrow + 4] * xv1_1;
-  dx[yrow + tw * 2] = acc0;
+  var acc0_0: f32 = 0f;
+  acc0_0 += w[wrow + 4] * xv1_1;
+  dx[yrow + tw * 2] = acc0_0;
 }
 
-// dispatch 2 of 4: n=16 x ob=16 x th=7 x tw=7; 196x1x1 workgroups of 64
+// dispatch 2 of 4: n=16 x g=16 x th=7 x tw=7; 196x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -44,26 +42,24 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 784;
-  let ob: i32 = (_i / 49) % 16;
+  let g: i32 = (_i / 49) % 16;
   let th: i32 = (_i / 7) % 7;
   let tw: i32 = (_i) % 7;
-  let g: i32 = ob;
-  let o0: i32 = ob - g;
+  let yrow: i32 = ((n * 16 + g) * 14 + th * 2) * 14;
   let xrow: i32 = ((n * 16 + g) * 7 + th) * 7;
-  let wrow: i32 = g * 9 + o0 * 9;
+  let wrow: i32 = g * 9;
   let xv1_2: f32 = dy[xrow + tw];
-  let yrow: i32 = ((n * 16 + g + o0) * 14 + th * 2) * 14;
   // stride phase (0, 1): 2 of 9 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   if (tw < 6) {
     let xv1_0: f32 = dy[xrow + tw + 1];
-    acc0 += w[wrow + 3] * xv1_0;
+    acc0_0 += w[wrow + 3] * xv1_0;
   }
-  acc0 += w[wrow + 5] * xv1_2;
-  dx[yrow + tw * 2 + 1] = acc0;
+  acc0_0 += w[wrow + 5] * xv1_2;
+  dx[yrow + tw * 2 + 1] = acc0_0;
 }
 
-// dispatch 3 of 4: n=16 x ob=16 x th=7 x tw=7; 196x1x1 workgroups of 64
+// dispatch 3 of 4: n=16 x g=16 x th=7 x tw=7; 196x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_2(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -72,26 +68,24 @@ fn main_2(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 784;
-  let ob: i32 = (_i / 49) % 16;
+  let g: i32 = (_i / 49) % 16;
   let th: i32 = (_i / 7) % 7;
   let tw: i32 = (_i) % 7;
-  let g: i32 = ob;
-  let o0: i32 = ob - g;
+  let yrow: i32 = ((n * 16 + g) * 14 + th * 2) * 14 + 14;
   let xrow: i32 = ((n * 16 + g) * 7 + th) * 7;
-  let wrow: i32 = g * 9 + o0 * 9;
+  let wrow: i32 = g * 9;
   let xv2_1: f32 = dy[xrow + tw];
-  let yrow: i32 = ((n * 16 + g + o0) * 14 + th * 2) * 14 + 14;
   // stride phase (1, 0): 2 of 9 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   if (th < 6) {
     let xv0_1: f32 = dy[xrow + tw + 7];
-    acc0 += w[wrow + 1] * xv0_1;
+    acc0_0 += w[wrow + 1] * xv0_1;
   }
-  acc0 += w[wrow + 7] * xv2_1;
-  dx[yrow + tw * 2] = acc0;
+  acc0_0 += w[wrow + 7] * xv2_1;
+  dx[yrow + tw * 2] = acc0_0;
 }
 
-// dispatch 4 of 4: n=16 x ob=16 x th=7 x tw=7; 196x1x1 workgroups of 64
+// dispatch 4 of 4: n=16 x g=16 x th=7 x tw=7; 196x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_3(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -100,29 +94,27 @@ fn main_3(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 784;
-  let ob: i32 = (_i / 49) % 16;
+  let g: i32 = (_i / 49) % 16;
   let th: i32 = (_i / 7) % 7;
   let tw: i32 = (_i) % 7;
-  let g: i32 = ob;
-  let o0: i32 = ob - g;
+  let yrow: i32 = ((n * 16 + g) * 14 + th * 2) * 14 + 14;
   let xrow: i32 = ((n * 16 + g) * 7 + th) * 7;
-  let wrow: i32 = g * 9 + o0 * 9;
+  let wrow: i32 = g * 9;
   let xv2_2: f32 = dy[xrow + tw];
-  let yrow: i32 = ((n * 16 + g + o0) * 14 + th * 2) * 14 + 14;
   // stride phase (1, 1): 4 of 9 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   if (th < 6) {
     if (tw < 6) {
       let xv0_0: f32 = dy[xrow + tw + 8];
-      acc0 += w[wrow] * xv0_0;
+      acc0_0 += w[wrow] * xv0_0;
     }
     let xv0_2: f32 = dy[xrow + tw + 7];
-    acc0 += w[wrow + 2] * xv0_2;
+    acc0_0 += w[wrow + 2] * xv0_2;
   }
   if (tw < 6) {
     let xv2_0: f32 = dy[xrow + tw + 1];
-    acc0 += w[wrow + 6] * xv2_0;
+    acc0_0 += w[wrow + 6] * xv2_0;
   }
-  acc0 += w[wrow + 8] * xv2_2;
-  dx[yrow + tw * 2 + 1] = acc0;
+  acc0_0 += w[wrow + 8] * xv2_2;
+  dx[yrow + tw * 2 + 1] = acc0_0;
 }

@@ -24,27 +24,27 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let th: i32 = (_i / 7) % 7;
   let tw: i32 = (_i) % 7;
   let o0: i32 = ob * 4;
+  let yrow: i32 = ((n * 16 + o0) * 14 + th * 2) * 14;
   let xrow: i32 = (n * 224 + th) * 7;
   let wrow: i32 = o0;
-  let yrow: i32 = ((n * 16 + o0) * 14 + th * 2) * 14;
   // stride phase (0, 0): 1 of 1 taps
-  var acc0: f32 = 0f;
-  var acc1: f32 = 0f;
-  var acc2: f32 = 0f;
-  var acc3: f32 = 0f;
+  var acc0_0: f32 = 0f;
+  var acc1_0: f32 = 0f;
+  var acc2_0: f32 = 0f;
+  var acc3_0: f32 = 0f;
   for (var r: i32 = 0; r < 32; r++) {
     let xb: i32 = xrow + r * 49;
     let wb: i32 = wrow + r * 16;
     let xv0_0: f32 = dy[xb + tw];
-    acc0 += w[wb] * xv0_0;
-    acc1 += w[wb + 1] * xv0_0;
-    acc2 += w[wb + 2] * xv0_0;
-    acc3 += w[wb + 3] * xv0_0;
+    acc0_0 += w[wb] * xv0_0;
+    acc1_0 += w[wb + 1] * xv0_0;
+    acc2_0 += w[wb + 2] * xv0_0;
+    acc3_0 += w[wb + 3] * xv0_0;
   }
-  dx[yrow + tw * 2] = acc0;
-  dx[yrow + tw * 2 + 196] = acc1;
-  dx[yrow + tw * 2 + 392] = acc2;
-  dx[yrow + tw * 2 + 588] = acc3;
+  dx[yrow + tw * 2] = acc0_0;
+  dx[yrow + tw * 2 + 196] = acc1_0;
+  dx[yrow + tw * 2 + 392] = acc2_0;
+  dx[yrow + tw * 2 + 588] = acc3_0;
 }
 
 // dispatch 2 of 4: n=32 x ob=4 x th=7 x tw=7; 98x1x1 workgroups of 64
@@ -62,14 +62,14 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let o0: i32 = ob * 4;
   let yrow: i32 = ((n * 16 + o0) * 14 + th * 2) * 14;
   // stride phase (0, 1): 0 of 1 taps
-  var acc0: f32 = 0f;
-  var acc1: f32 = 0f;
-  var acc2: f32 = 0f;
-  var acc3: f32 = 0f;
-  dx[yrow + tw * 2 + 1] = acc0;
-  dx[yrow + tw * 2 + 197] = acc1;
-  dx[yrow + tw * 2 + 393] = acc2;
-  dx[yrow + tw * 2 + 589] = acc3;
+  var acc0_0: f32 = 0f;
+  var acc1_0: f32 = 0f;
+  var acc2_0: f32 = 0f;
+  var acc3_0: f32 = 0f;
+  dx[yrow + tw * 2 + 1] = acc0_0;
+  dx[yrow + tw * 2 + 197] = acc1_0;
+  dx[yrow + tw * 2 + 393] = acc2_0;
+  dx[yrow + tw * 2 + 589] = acc3_0;
 }
 
 // dispatch 3 of 4: n=32 x ob=4 x th=7 x tw=7; 98x1x1 workgroups of 64
@@ -87,14 +87,14 @@ fn main_2(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let o0: i32 = ob * 4;
   let yrow: i32 = ((n * 16 + o0) * 14 + th * 2) * 14 + 14;
   // stride phase (1, 0): 0 of 1 taps
-  var acc0: f32 = 0f;
-  var acc1: f32 = 0f;
-  var acc2: f32 = 0f;
-  var acc3: f32 = 0f;
-  dx[yrow + tw * 2] = acc0;
-  dx[yrow + tw * 2 + 196] = acc1;
-  dx[yrow + tw * 2 + 392] = acc2;
-  dx[yrow + tw * 2 + 588] = acc3;
+  var acc0_0: f32 = 0f;
+  var acc1_0: f32 = 0f;
+  var acc2_0: f32 = 0f;
+  var acc3_0: f32 = 0f;
+  dx[yrow + tw * 2] = acc0_0;
+  dx[yrow + tw * 2 + 196] = acc1_0;
+  dx[yrow + tw * 2 + 392] = acc2_0;
+  dx[yrow + tw * 2 + 588] = acc3_0;
 }
 
 // dispatch 4 of 4: n=32 x ob=4 x th=7 x tw=7; 98x1x1 workgroups of 64
@@ -112,12 +112,12 @@ fn main_3(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let o0: i32 = ob * 4;
   let yrow: i32 = ((n * 16 + o0) * 14 + th * 2) * 14 + 14;
   // stride phase (1, 1): 0 of 1 taps
-  var acc0: f32 = 0f;
-  var acc1: f32 = 0f;
-  var acc2: f32 = 0f;
-  var acc3: f32 = 0f;
-  dx[yrow + tw * 2 + 1] = acc0;
-  dx[yrow + tw * 2 + 197] = acc1;
-  dx[yrow + tw * 2 + 393] = acc2;
-  dx[yrow + tw * 2 + 589] = acc3;
+  var acc0_0: f32 = 0f;
+  var acc1_0: f32 = 0f;
+  var acc2_0: f32 = 0f;
+  var acc3_0: f32 = 0f;
+  dx[yrow + tw * 2 + 1] = acc0_0;
+  dx[yrow + tw * 2 + 197] = acc1_0;
+  dx[yrow + tw * 2 + 393] = acc2_0;
+  dx[yrow + tw * 2 + 589] = acc3_0;
 }

@@ -12,7 +12,7 @@
 @group(0) @binding(2) var<storage, read_write> partial: array<f32, 8192>;
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 512>;
 
-// dispatch 1 of 2: q=16 x co=32 x ci=16; 128x1x1 workgroups of 64
+// dispatch 1 of 2: q=16 x ob=32 x rb=16; 128x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -21,28 +21,30 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let q: i32 = _i / 512;
-  let co: i32 = (_i / 16) % 32;
-  let ci: i32 = (_i) % 16;
+  let ob: i32 = (_i / 16) % 32;
+  let rb: i32 = (_i) % 16;
+  let o0: i32 = ob;
+  let r0: i32 = rb;
   let n0: i32 = q * 2;
-  let pb: i32 = (q * 32 + co) * 16 + ci;
-  // pass 1: 16 chunks of 2 sample(s) x 7 row(s) x 7 columns, one invocation per (chunk, co, ci, kh)
+  // pass 1: 16 chunks of the reduction (2 of 32 n x 7 of 7 oh), each chunk's sums written as partials
   var a0: f32 = 0f;
   for (var nn: i32 = 0; nn < 2; nn++) {
+    let n: i32 = n0 + nn;
     for (var ohh: i32 = 0; ohh < 7; ohh++) {
       let oh: i32 = ohh;
-      let dyrow: i32 = (((n0 + nn) * 32 + co) * 7 + oh) * 7;
+      let dyrow: i32 = ((n * 32 + o0) * 7 + oh) * 7;
       let ih: i32 = oh * 2;
-      let xrow: i32 = (((n0 + nn) * 16 + ci) * 14 + ih) * 14;
+      let xrow: i32 = ((n * 16 + r0) * 14 + ih) * 14;
       for (var ow: i32 = 0; ow < 7; ow++) {
         let d: f32 = dy[dyrow + ow];
         a0 += d * x[xrow + ow * 2];
       }
     }
   }
-  partial[pb] = a0;
+  partial[q * 512 + (o0 * 16 + r0)] = a0;
 }
 
-// dispatch 2 of 2: co=32 x j=16; 8x1x1 workgroups of 64
+// dispatch 2 of 2: j=512; 8x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -50,12 +52,11 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 16;
-  let j: i32 = (_i) % 16;
-  // pass 2: the 16 partials of each weight, summed in order
+  let j: i32 = _i;
+  // pass 2: the 16 partials of each dw element, summed in order
   var s: f32 = 0f;
   for (var q: i32 = 0; q < 16; q++) {
-    s += partial[(q * 32 + co) * 16 + j];
+    s += partial[q * 512 + j];
   }
-  dw[co * 16 + j] = s;
+  dw[j] = s;
 }

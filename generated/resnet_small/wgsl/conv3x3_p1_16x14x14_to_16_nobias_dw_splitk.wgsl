@@ -12,7 +12,7 @@
 @group(0) @binding(2) var<storage, read_write> partial: array<f32, 73728>;
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 2304>;
 
-// dispatch 1 of 2: q=32 x co=16 x ci=16 x kh=3; 384x1x1 workgroups of 64
+// dispatch 1 of 2: q=32 x ob=16 x rb=16 x kh=3; 384x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -21,23 +21,25 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let q: i32 = _i / 768;
-  let co: i32 = (_i / 48) % 16;
-  let ci: i32 = (_i / 3) % 16;
+  let ob: i32 = (_i / 48) % 16;
+  let rb: i32 = (_i / 3) % 16;
   let kh: i32 = (_i) % 3;
+  let o0: i32 = ob;
+  let r0: i32 = rb;
   let n0: i32 = q / 2 * 2;
-  let oh0: i32 = q % 2 * 7;
-  let pb: i32 = (q * 16 + co) * 144 + (ci * 9 + kh * 3);
-  // pass 1: 32 chunks of 2 sample(s) x 7 row(s) x 14 columns, one invocation per (chunk, co, ci, kh)
+  // pass 1: 32 chunks of the reduction (2 of 32 n x 7 of 14 oh), each chunk's sums written as partials
   var a0: f32 = 0f;
   var a1: f32 = 0f;
   var a2: f32 = 0f;
   for (var nn: i32 = 0; nn < 2; nn++) {
+    let n: i32 = n0 + nn;
+    let oh0: i32 = q % 2 * 7;
     for (var ohh: i32 = 0; ohh < 7; ohh++) {
       let oh: i32 = oh0 + ohh;
-      let dyrow: i32 = (((n0 + nn) * 16 + co) * 14 + oh) * 14;
+      let dyrow: i32 = ((n * 16 + o0) * 14 + oh) * 14;
       let ih: i32 = oh + kh - 1;
       let inside: bool = ih >= 0 && ih < 14;
-      let xrow: i32 = (((n0 + nn) * 16 + ci) * 14 + ih) * 14;
+      let xrow: i32 = ((n * 16 + r0) * 14 + ih) * 14;
       for (var ow: i32 = 0; ow < 14; ow++) {
         let d: f32 = dy[dyrow + ow];
         if (inside) {
@@ -52,12 +54,12 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       }
     }
   }
-  partial[pb] = a0;
-  partial[pb + 1] = a1;
-  partial[pb + 2] = a2;
+  partial[q * 2304 + (o0 * 144 + (r0 * 9 + kh * 3))] = a0;
+  partial[q * 2304 + (o0 * 144 + (r0 * 9 + kh * 3)) + 1] = a1;
+  partial[q * 2304 + (o0 * 144 + (r0 * 9 + kh * 3)) + 2] = a2;
 }
 
-// dispatch 2 of 2: co=16 x j=144; 36x1x1 workgroups of 64
+// dispatch 2 of 2: j=2304; 36x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -65,12 +67,11 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 144;
-  let j: i32 = (_i) % 144;
-  // pass 2: the 32 partials of each weight, summed in order
+  let j: i32 = _i;
+  // pass 2: the 32 partials of each dw element, summed in order
   var s: f32 = 0f;
   for (var q: i32 = 0; q < 32; q++) {
-    s += partial[(q * 16 + co) * 144 + j];
+    s += partial[q * 2304 + j];
   }
-  dw[co * 144 + j] = s;
+  dw[j] = s;
 }

@@ -12,7 +12,7 @@
 @group(0) @binding(2) var<storage, read_write> partial: array<f32, 73728>;
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 9216>;
 
-// dispatch 1 of 2: q=8 x co=32 x ci=32 x kh=3; 384x1x1 workgroups of 64
+// dispatch 1 of 2: q=8 x ob=32 x rb=32 x kh=3; 384x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -21,22 +21,24 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let q: i32 = _i / 3072;
-  let co: i32 = (_i / 96) % 32;
-  let ci: i32 = (_i / 3) % 32;
+  let ob: i32 = (_i / 96) % 32;
+  let rb: i32 = (_i / 3) % 32;
   let kh: i32 = (_i) % 3;
+  let o0: i32 = ob;
+  let r0: i32 = rb;
   let n0: i32 = q * 4;
-  let pb: i32 = (q * 32 + co) * 288 + (ci * 9 + kh * 3);
-  // pass 1: 8 chunks of 4 sample(s) x 7 row(s) x 7 columns, one invocation per (chunk, co, ci, kh)
+  // pass 1: 8 chunks of the reduction (4 of 32 n x 7 of 7 oh), each chunk's sums written as partials
   var a0: f32 = 0f;
   var a1: f32 = 0f;
   var a2: f32 = 0f;
   for (var nn: i32 = 0; nn < 4; nn++) {
+    let n: i32 = n0 + nn;
     for (var ohh: i32 = 0; ohh < 7; ohh++) {
       let oh: i32 = ohh;
-      let dyrow: i32 = (((n0 + nn) * 32 + co) * 7 + oh) * 7;
+      let dyrow: i32 = ((n * 32 + o0) * 7 + oh) * 7;
       let ih: i32 = oh + kh - 1;
       let inside: bool = ih >= 0 && ih < 7;
-      let xrow: i32 = (((n0 + nn) * 32 + ci) * 7 + ih) * 7;
+      let xrow: i32 = ((n * 32 + r0) * 7 + ih) * 7;
       for (var ow: i32 = 0; ow < 7; ow++) {
         let d: f32 = dy[dyrow + ow];
         if (inside) {
@@ -51,12 +53,12 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       }
     }
   }
-  partial[pb] = a0;
-  partial[pb + 1] = a1;
-  partial[pb + 2] = a2;
+  partial[q * 9216 + (o0 * 288 + (r0 * 9 + kh * 3))] = a0;
+  partial[q * 9216 + (o0 * 288 + (r0 * 9 + kh * 3)) + 1] = a1;
+  partial[q * 9216 + (o0 * 288 + (r0 * 9 + kh * 3)) + 2] = a2;
 }
 
-// dispatch 2 of 2: co=32 x j=288; 144x1x1 workgroups of 64
+// dispatch 2 of 2: j=9216; 144x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -64,12 +66,11 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 288;
-  let j: i32 = (_i) % 288;
-  // pass 2: the 8 partials of each weight, summed in order
+  let j: i32 = _i;
+  // pass 2: the 8 partials of each dw element, summed in order
   var s: f32 = 0f;
   for (var q: i32 = 0; q < 8; q++) {
-    s += partial[(q * 32 + co) * 288 + j];
+    s += partial[q * 9216 + j];
   }
-  dw[co * 288 + j] = s;
+  dw[j] = s;
 }

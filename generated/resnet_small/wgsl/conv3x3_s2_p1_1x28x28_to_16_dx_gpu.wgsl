@@ -22,17 +22,17 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let n: i32 = _i / 196;
   let th: i32 = (_i / 14) % 14;
   let tw: i32 = (_i) % 14;
-  let xrow: i32 = (n * 224 + th) * 14;
   let yrow: i32 = (n * 28 + th * 2) * 28;
+  let xrow: i32 = (n * 224 + th) * 14;
   // stride phase (0, 0): 1 of 9 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 16; r++) {
     let xb: i32 = xrow + r * 196;
     let wb: i32 = r * 9;
     let xv1_1: f32 = dy[xb + tw];
-    acc0 += w[wb + 4] * xv1_1;
+    acc0_0 += w[wb + 4] * xv1_1;
   }
-  dx[yrow + tw * 2] = acc0;
+  dx[yrow + tw * 2] = acc0_0;
 }
 
 // dispatch 2 of 4: n=32 x th=14 x tw=14; 98x1x1 workgroups of 64
@@ -46,21 +46,21 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let n: i32 = _i / 196;
   let th: i32 = (_i / 14) % 14;
   let tw: i32 = (_i) % 14;
-  let xrow: i32 = (n * 224 + th) * 14;
   let yrow: i32 = (n * 28 + th * 2) * 28;
+  let xrow: i32 = (n * 224 + th) * 14;
   // stride phase (0, 1): 2 of 9 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 16; r++) {
     let xb: i32 = xrow + r * 196;
     let wb: i32 = r * 9;
     if (tw < 13) {
       let xv1_0: f32 = dy[xb + tw + 1];
-      acc0 += w[wb + 3] * xv1_0;
+      acc0_0 += w[wb + 3] * xv1_0;
     }
     let xv1_2: f32 = dy[xb + tw];
-    acc0 += w[wb + 5] * xv1_2;
+    acc0_0 += w[wb + 5] * xv1_2;
   }
-  dx[yrow + tw * 2 + 1] = acc0;
+  dx[yrow + tw * 2 + 1] = acc0_0;
 }
 
 // dispatch 3 of 4: n=32 x th=14 x tw=14; 98x1x1 workgroups of 64
@@ -74,21 +74,21 @@ fn main_2(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let n: i32 = _i / 196;
   let th: i32 = (_i / 14) % 14;
   let tw: i32 = (_i) % 14;
-  let xrow: i32 = (n * 224 + th) * 14;
   let yrow: i32 = (n * 28 + th * 2) * 28 + 28;
+  let xrow: i32 = (n * 224 + th) * 14;
   // stride phase (1, 0): 2 of 9 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 16; r++) {
     let xb: i32 = xrow + r * 196;
     let wb: i32 = r * 9;
     if (th < 13) {
       let xv0_1: f32 = dy[xb + tw + 14];
-      acc0 += w[wb + 1] * xv0_1;
+      acc0_0 += w[wb + 1] * xv0_1;
     }
     let xv2_1: f32 = dy[xb + tw];
-    acc0 += w[wb + 7] * xv2_1;
+    acc0_0 += w[wb + 7] * xv2_1;
   }
-  dx[yrow + tw * 2] = acc0;
+  dx[yrow + tw * 2] = acc0_0;
 }
 
 // dispatch 4 of 4: n=32 x th=14 x tw=14; 98x1x1 workgroups of 64
@@ -102,27 +102,27 @@ fn main_3(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let n: i32 = _i / 196;
   let th: i32 = (_i / 14) % 14;
   let tw: i32 = (_i) % 14;
-  let xrow: i32 = (n * 224 + th) * 14;
   let yrow: i32 = (n * 28 + th * 2) * 28 + 28;
+  let xrow: i32 = (n * 224 + th) * 14;
   // stride phase (1, 1): 4 of 9 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 16; r++) {
     let xb: i32 = xrow + r * 196;
     let wb: i32 = r * 9;
     if (th < 13) {
       if (tw < 13) {
         let xv0_0: f32 = dy[xb + tw + 15];
-        acc0 += w[wb] * xv0_0;
+        acc0_0 += w[wb] * xv0_0;
       }
       let xv0_2: f32 = dy[xb + tw + 14];
-      acc0 += w[wb + 2] * xv0_2;
+      acc0_0 += w[wb + 2] * xv0_2;
     }
     if (tw < 13) {
       let xv2_0: f32 = dy[xb + tw + 1];
-      acc0 += w[wb + 6] * xv2_0;
+      acc0_0 += w[wb + 6] * xv2_0;
     }
     let xv2_2: f32 = dy[xb + tw];
-    acc0 += w[wb + 8] * xv2_2;
+    acc0_0 += w[wb + 8] * xv2_2;
   }
-  dx[yrow + tw * 2 + 1] = acc0;
+  dx[yrow + tw * 2 + 1] = acc0_0;
 }

@@ -21,8 +21,7 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let kh: i32 = _i;
-  let pb: i32 = kh * 3;
-  // pass 1: 1 chunks of 1 sample(s) x 2 row(s) x 2 columns, one invocation per (chunk, co, ci, kh)
+  // pass 1: 1 chunks of the reduction (1 of 1 n x 2 of 2 oh), each chunk's sums written as partials
   var a0: f32 = 0f;
   var a1: f32 = 0f;
   var a2: f32 = 0f;
@@ -38,9 +37,9 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       a2 += d * x[xrow + ow + 2];
     }
   }
-  partial[pb] = a0;
-  partial[pb + 1] = a1;
-  partial[pb + 2] = a2;
+  partial[kh * 3] = a0;
+  partial[kh * 3 + 1] = a1;
+  partial[kh * 3 + 2] = a2;
 }
 
 // dispatch 2 of 2: j=9; 1x1x1 workgroups of 16
@@ -52,7 +51,7 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let j: i32 = _i;
-  // pass 2: the 1 partials of each weight, summed in order
+  // pass 2: the 1 partials of each dw element, summed in order
   var s: f32 = 0f;
   s += partial[j];
   dw[j] = s;

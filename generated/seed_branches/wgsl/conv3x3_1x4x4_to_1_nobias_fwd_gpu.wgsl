@@ -21,6 +21,7 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let _i: i32 = i32(_lin);
   let th: i32 = _i / 2;
   let tw: i32 = (_i) % 2;
+  let yrow: i32 = th * 2;
   let xrow: i32 = th * 4;
   let xv0_0: f32 = x[xrow + tw];
   let xv0_1: f32 = x[xrow + tw + 1];
@@ -31,16 +32,15 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let xv2_0: f32 = x[xrow + tw + 8];
   let xv2_1: f32 = x[xrow + tw + 9];
   let xv2_2: f32 = x[xrow + tw + 10];
-  let yrow: i32 = th * 2;
-  var acc0: f32 = 0f;
-  acc0 += w[0] * xv0_0;
-  acc0 += w[1] * xv0_1;
-  acc0 += w[2] * xv0_2;
-  acc0 += w[3] * xv1_0;
-  acc0 += w[4] * xv1_1;
-  acc0 += w[5] * xv1_2;
-  acc0 += w[6] * xv2_0;
-  acc0 += w[7] * xv2_1;
-  acc0 += w[8] * xv2_2;
-  y[yrow + tw] = acc0;
+  var acc0_0: f32 = 0f;
+  acc0_0 += w[0] * xv0_0;
+  acc0_0 += w[1] * xv0_1;
+  acc0_0 += w[2] * xv0_2;
+  acc0_0 += w[3] * xv1_0;
+  acc0_0 += w[4] * xv1_1;
+  acc0_0 += w[5] * xv1_2;
+  acc0_0 += w[6] * xv2_0;
+  acc0_0 += w[7] * xv2_1;
+  acc0_0 += w[8] * xv2_2;
+  y[yrow + tw] = acc0_0;
 }

@@ -21,54 +21,54 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let _i: i32 = i32(_lin);
   let th: i32 = _i / 4;
   let tw: i32 = (_i) % 4;
-  let xrow: i32 = th * 2;
   let yrow: i32 = th * 4;
-  var acc0: f32 = 0f;
+  let xrow: i32 = th * 2;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 2; r++) {
     let xb: i32 = xrow + r * 4;
     let wb: i32 = r * 9;
     if (th < 2) {
       if (tw < 2) {
         let xv0_0: f32 = dy[xb + tw];
-        acc0 += w[wb] * xv0_0;
+        acc0_0 += w[wb] * xv0_0;
       }
       if (tw >= 1 && tw < 3) {
         let xv0_1: f32 = dy[xb + tw - 1];
-        acc0 += w[wb + 1] * xv0_1;
+        acc0_0 += w[wb + 1] * xv0_1;
       }
       if (tw >= 2) {
         let xv0_2: f32 = dy[xb + tw - 2];
-        acc0 += w[wb + 2] * xv0_2;
+        acc0_0 += w[wb + 2] * xv0_2;
       }
     }
     if (th >= 1 && th < 3) {
       if (tw < 2) {
         let xv1_0: f32 = dy[xb + tw - 2];
-        acc0 += w[wb + 3] * xv1_0;
+        acc0_0 += w[wb + 3] * xv1_0;
       }
       if (tw >= 1 && tw < 3) {
         let xv1_1: f32 = dy[xb + tw - 3];
-        acc0 += w[wb + 4] * xv1_1;
+        acc0_0 += w[wb + 4] * xv1_1;
       }
       if (tw >= 2) {
         let xv1_2: f32 = dy[xb + tw - 4];
-        acc0 += w[wb + 5] * xv1_2;
+        acc0_0 += w[wb + 5] * xv1_2;
       }
     }
     if (th >= 2) {
       if (tw < 2) {
         let xv2_0: f32 = dy[xb + tw - 4];
-        acc0 += w[wb + 6] * xv2_0;
+        acc0_0 += w[wb + 6] * xv2_0;
       }
       if (tw >= 1 && tw < 3) {
         let xv2_1: f32 = dy[xb + tw - 5];
-        acc0 += w[wb + 7] * xv2_1;
+        acc0_0 += w[wb + 7] * xv2_1;
       }
       if (tw >= 2) {
         let xv2_2: f32 = dy[xb + tw - 6];
-        acc0 += w[wb + 8] * xv2_2;
+        acc0_0 += w[wb + 8] * xv2_2;
       }
     }
   }
-  dx[yrow + tw] = acc0;
+  dx[yrow + tw] = acc0_0;
 }

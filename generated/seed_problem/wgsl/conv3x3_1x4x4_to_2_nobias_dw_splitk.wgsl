@@ -12,7 +12,7 @@
 @group(0) @binding(2) var<storage, read_write> partial: array<f32, 18>;
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 18>;
 
-// dispatch 1 of 2: co=2 x kh=3; 1x1x1 workgroups of 8
+// dispatch 1 of 2: ob=2 x kh=3; 1x1x1 workgroups of 8
 @compute @workgroup_size(8)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 8u + _lid;
@@ -20,16 +20,16 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 3;
+  let ob: i32 = _i / 3;
   let kh: i32 = (_i) % 3;
-  let pb: i32 = co * 9 + kh * 3;
-  // pass 1: 1 chunks of 1 sample(s) x 2 row(s) x 2 columns, one invocation per (chunk, co, ci, kh)
+  let o0: i32 = ob;
+  // pass 1: 1 chunks of the reduction (1 of 1 n x 2 of 2 oh), each chunk's sums written as partials
   var a0: f32 = 0f;
   var a1: f32 = 0f;
   var a2: f32 = 0f;
   for (var ohh: i32 = 0; ohh < 2; ohh++) {
     let oh: i32 = ohh;
-    let dyrow: i32 = (co * 2 + oh) * 2;
+    let dyrow: i32 = (o0 * 2 + oh) * 2;
     let ih: i32 = oh + kh;
     let xrow: i32 = ih * 4;
     for (var ow: i32 = 0; ow < 2; ow++) {
@@ -39,12 +39,12 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       a2 += d * x[xrow + ow + 2];
     }
   }
-  partial[pb] = a0;
-  partial[pb + 1] = a1;
-  partial[pb + 2] = a2;
+  partial[o0 * 9 + kh * 3] = a0;
+  partial[o0 * 9 + kh * 3 + 1] = a1;
+  partial[o0 * 9 + kh * 3 + 2] = a2;
 }
 
-// dispatch 2 of 2: co=2 x j=9; 1x1x1 workgroups of 32
+// dispatch 2 of 2: j=18; 1x1x1 workgroups of 32
 @compute @workgroup_size(32)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 32u + _lid;
@@ -52,10 +52,9 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 9;
-  let j: i32 = (_i) % 9;
-  // pass 2: the 1 partials of each weight, summed in order
+  let j: i32 = _i;
+  // pass 2: the 1 partials of each dw element, summed in order
   var s: f32 = 0f;
-  s += partial[co * 9 + j];
-  dw[co * 9 + j] = s;
+  s += partial[j];
+  dw[j] = s;
 }

@@ -13,7 +13,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 384>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32, 16>;
 
-// dispatch 1 of 2: q=4 x co=16 x ci=8; 8x1x1 workgroups of 64
+// dispatch 1 of 2: q=4 x ob=16 x rb=8; 8x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -22,13 +22,15 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let q: i32 = _i / 128;
-  let co: i32 = (_i / 8) % 16;
-  let ci: i32 = (_i) % 8;
+  let ob: i32 = (_i / 8) % 16;
+  let rb: i32 = (_i) % 8;
+  let o0: i32 = ob;
+  let r0: i32 = rb;
   let n0: i32 = q;
-  let dyrow: i32 = (n0 * 16 + co) * 249;
-  let xrow: i32 = (n0 * 8 + ci) * 249;
-  let pb: i32 = (q * 16 + co) * 25 + ci * 3;
-  // pass 1: 4 chunks of 1 sample(s) x 1 row(s) x 249 columns, one invocation per (chunk, co, ci, kh)
+  let n: i32 = n0;
+  let dyrow: i32 = (n * 16 + o0) * 249;
+  let xrow: i32 = (n * 8 + r0) * 249;
+  // pass 1: 4 chunks of the reduction (1 of 4 n x 1 of 1 oh), each chunk's sums written as partials
   var a0: f32 = 0f;
   var a1: f32 = 0f;
   var a2: f32 = 0f;
@@ -44,15 +46,15 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       a2 += d * x[xrow + ow + 1];
     }
   }
-  partial[pb] = a0;
-  partial[pb + 1] = a1;
-  partial[pb + 2] = a2;
-  if (ci == 0) {
-    partial[(q * 16 + co) * 25 + 24] = ab;
+  partial[q * 400 + (o0 * 24 + r0 * 3)] = a0;
+  partial[q * 400 + (o0 * 24 + r0 * 3) + 1] = a1;
+  partial[q * 400 + (o0 * 24 + r0 * 3) + 2] = a2;
+  if (r0 == 0) {
+    partial[q * 400 + o0 + 384] = ab;
   }
 }
 
-// dispatch 2 of 2: co=16 x j=25; 7x1x1 workgroups of 64
+// dispatch 2 of 2: j=400; 7x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -60,16 +62,15 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 25;
-  let j: i32 = (_i) % 25;
-  // pass 2: the 4 partials of each weight and bias, summed in order
+  let j: i32 = _i;
+  // pass 2: the 4 partials of each dw and db element, summed in order
   var s: f32 = 0f;
   for (var q: i32 = 0; q < 4; q++) {
-    s += partial[(q * 16 + co) * 25 + j];
+    s += partial[q * 400 + j];
   }
-  if (j < 24) {
-    dw[co * 24 + j] = s;
+  if (j < 384) {
+    dw[j] = s;
   } else {
-    db[co] = s;
+    db[j - 384] = s;
   }
 }

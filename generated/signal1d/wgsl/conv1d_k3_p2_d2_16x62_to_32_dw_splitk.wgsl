@@ -13,7 +13,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 1536>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32, 32>;
 
-// dispatch 1 of 2: q=2 x co=32 x ci=16; 16x1x1 workgroups of 64
+// dispatch 1 of 2: q=2 x ob=32 x rb=16; 16x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -22,18 +22,20 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let q: i32 = _i / 512;
-  let co: i32 = (_i / 16) % 32;
-  let ci: i32 = (_i) % 16;
+  let ob: i32 = (_i / 16) % 32;
+  let rb: i32 = (_i) % 16;
+  let o0: i32 = ob;
+  let r0: i32 = rb;
   let n0: i32 = q * 2;
-  let pb: i32 = (q * 32 + co) * 49 + ci * 3;
-  // pass 1: 2 chunks of 2 sample(s) x 1 row(s) x 62 columns, one invocation per (chunk, co, ci, kh)
+  // pass 1: 2 chunks of the reduction (2 of 4 n x 1 of 1 oh), each chunk's sums written as partials
   var a0: f32 = 0f;
   var a1: f32 = 0f;
   var a2: f32 = 0f;
   var ab: f32 = 0f;
   for (var nn: i32 = 0; nn < 2; nn++) {
-    let dyrow: i32 = ((n0 + nn) * 32 + co) * 62;
-    let xrow: i32 = ((n0 + nn) * 16 + ci) * 62;
+    let n: i32 = n0 + nn;
+    let dyrow: i32 = (n * 32 + o0) * 62;
+    let xrow: i32 = (n * 16 + r0) * 62;
     for (var ow: i32 = 0; ow < 62; ow++) {
       let d: f32 = dy[dyrow + ow];
       ab += d;
@@ -46,15 +48,15 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       }
     }
   }
-  partial[pb] = a0;
-  partial[pb + 1] = a1;
-  partial[pb + 2] = a2;
-  if (ci == 0) {
-    partial[(q * 32 + co) * 49 + 48] = ab;
+  partial[q * 1568 + (o0 * 48 + r0 * 3)] = a0;
+  partial[q * 1568 + (o0 * 48 + r0 * 3) + 1] = a1;
+  partial[q * 1568 + (o0 * 48 + r0 * 3) + 2] = a2;
+  if (r0 == 0) {
+    partial[q * 1568 + o0 + 1536] = ab;
   }
 }
 
-// dispatch 2 of 2: co=32 x j=49; 25x1x1 workgroups of 64
+// dispatch 2 of 2: j=1568; 25x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -62,16 +64,15 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 49;
-  let j: i32 = (_i) % 49;
-  // pass 2: the 2 partials of each weight and bias, summed in order
+  let j: i32 = _i;
+  // pass 2: the 2 partials of each dw and db element, summed in order
   var s: f32 = 0f;
   for (var q: i32 = 0; q < 2; q++) {
-    s += partial[(q * 32 + co) * 49 + j];
+    s += partial[q * 1568 + j];
   }
-  if (j < 48) {
-    dw[co * 48 + j] = s;
+  if (j < 1536) {
+    dw[j] = s;
   } else {
-    db[co] = s;
+    db[j - 1536] = s;
   }
 }

@@ -23,38 +23,38 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let ob: i32 = (_i / 62) % 4;
   let tw: i32 = (_i) % 62;
   let o0: i32 = ob * 4;
+  let yrow: i32 = (n * 16 + o0) * 62;
   let xrow: i32 = n * 1984;
   let wrow: i32 = o0 * 3;
-  let yrow: i32 = (n * 16 + o0) * 62;
-  var acc0: f32 = 0f;
-  var acc1: f32 = 0f;
-  var acc2: f32 = 0f;
-  var acc3: f32 = 0f;
+  var acc0_0: f32 = 0f;
+  var acc1_0: f32 = 0f;
+  var acc2_0: f32 = 0f;
+  var acc3_0: f32 = 0f;
   for (var r: i32 = 0; r < 32; r++) {
     let xb: i32 = xrow + r * 62;
     let wb: i32 = wrow + r * 48;
     if (tw < 60) {
       let xv0_0: f32 = dy[xb + tw + 2];
-      acc0 += w[wb] * xv0_0;
-      acc1 += w[wb + 3] * xv0_0;
-      acc2 += w[wb + 6] * xv0_0;
-      acc3 += w[wb + 9] * xv0_0;
+      acc0_0 += w[wb] * xv0_0;
+      acc1_0 += w[wb + 3] * xv0_0;
+      acc2_0 += w[wb + 6] * xv0_0;
+      acc3_0 += w[wb + 9] * xv0_0;
     }
     let xv0_1: f32 = dy[xb + tw];
-    acc0 += w[wb + 1] * xv0_1;
-    acc1 += w[wb + 4] * xv0_1;
-    acc2 += w[wb + 7] * xv0_1;
-    acc3 += w[wb + 10] * xv0_1;
+    acc0_0 += w[wb + 1] * xv0_1;
+    acc1_0 += w[wb + 4] * xv0_1;
+    acc2_0 += w[wb + 7] * xv0_1;
+    acc3_0 += w[wb + 10] * xv0_1;
     if (tw >= 2) {
       let xv0_2: f32 = dy[xb + tw - 2];
-      acc0 += w[wb + 2] * xv0_2;
-      acc1 += w[wb + 5] * xv0_2;
-      acc2 += w[wb + 8] * xv0_2;
-      acc3 += w[wb + 11] * xv0_2;
+      acc0_0 += w[wb + 2] * xv0_2;
+      acc1_0 += w[wb + 5] * xv0_2;
+      acc2_0 += w[wb + 8] * xv0_2;
+      acc3_0 += w[wb + 11] * xv0_2;
     }
   }
-  dx[yrow + tw] = acc0;
-  dx[yrow + tw + 62] = acc1;
-  dx[yrow + tw + 124] = acc2;
-  dx[yrow + tw + 186] = acc3;
+  dx[yrow + tw] = acc0_0;
+  dx[yrow + tw + 62] = acc1_0;
+  dx[yrow + tw + 124] = acc2_0;
+  dx[yrow + tw + 186] = acc3_0;
 }

@@ -24,38 +24,42 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let ob: i32 = (_i / 62) % 8;
   let tw: i32 = (_i) % 62;
   let o0: i32 = ob * 4;
-  let xrow: i32 = n * 992;
-  let wrow: i32 = o0 * 48;
   let yrow: i32 = (n * 32 + o0) * 62;
-  var acc0: f32 = b[o0];
-  var acc1: f32 = b[o0 + 1];
-  var acc2: f32 = b[o0 + 2];
-  var acc3: f32 = b[o0 + 3];
+  let xrow: i32 = n * 992;
+  let bv0: f32 = b[o0];
+  let bv1: f32 = b[o0 + 1];
+  let bv2: f32 = b[o0 + 2];
+  let bv3: f32 = b[o0 + 3];
+  let wrow: i32 = o0 * 48;
+  var acc0_0: f32 = bv0;
+  var acc1_0: f32 = bv1;
+  var acc2_0: f32 = bv2;
+  var acc3_0: f32 = bv3;
   for (var r: i32 = 0; r < 16; r++) {
     let xb: i32 = xrow + r * 62;
     let wb: i32 = wrow + r * 3;
     if (tw >= 2) {
       let xv0_0: f32 = x[xb + tw - 2];
-      acc0 += w[wb] * xv0_0;
-      acc1 += w[wb + 48] * xv0_0;
-      acc2 += w[wb + 96] * xv0_0;
-      acc3 += w[wb + 144] * xv0_0;
+      acc0_0 += w[wb] * xv0_0;
+      acc1_0 += w[wb + 48] * xv0_0;
+      acc2_0 += w[wb + 96] * xv0_0;
+      acc3_0 += w[wb + 144] * xv0_0;
     }
     let xv0_1: f32 = x[xb + tw];
-    acc0 += w[wb + 1] * xv0_1;
-    acc1 += w[wb + 49] * xv0_1;
-    acc2 += w[wb + 97] * xv0_1;
-    acc3 += w[wb + 145] * xv0_1;
+    acc0_0 += w[wb + 1] * xv0_1;
+    acc1_0 += w[wb + 49] * xv0_1;
+    acc2_0 += w[wb + 97] * xv0_1;
+    acc3_0 += w[wb + 145] * xv0_1;
     if (tw < 60) {
       let xv0_2: f32 = x[xb + tw + 2];
-      acc0 += w[wb + 2] * xv0_2;
-      acc1 += w[wb + 50] * xv0_2;
-      acc2 += w[wb + 98] * xv0_2;
-      acc3 += w[wb + 146] * xv0_2;
+      acc0_0 += w[wb + 2] * xv0_2;
+      acc1_0 += w[wb + 50] * xv0_2;
+      acc2_0 += w[wb + 98] * xv0_2;
+      acc3_0 += w[wb + 146] * xv0_2;
     }
   }
-  y[yrow + tw] = acc0;
-  y[yrow + tw + 62] = acc1;
-  y[yrow + tw + 124] = acc2;
-  y[yrow + tw + 186] = acc3;
+  y[yrow + tw] = acc0_0;
+  y[yrow + tw + 62] = acc1_0;
+  y[yrow + tw + 124] = acc2_0;
+  y[yrow + tw + 186] = acc3_0;
 }

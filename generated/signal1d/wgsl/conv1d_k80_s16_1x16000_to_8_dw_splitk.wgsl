@@ -13,7 +13,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 640>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32, 8>;
 
-// dispatch 1 of 2: q=4 x co=8 x kw=80; 40x1x1 workgroups of 64
+// dispatch 1 of 2: q=4 x ob=8 x kw=80; 40x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -22,13 +22,14 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let q: i32 = _i / 640;
-  let co: i32 = (_i / 80) % 8;
+  let ob: i32 = (_i / 80) % 8;
   let kw: i32 = (_i) % 80;
+  let o0: i32 = ob;
   let n0: i32 = q;
-  let dyrow: i32 = (n0 * 8 + co) * 996;
-  let xrow: i32 = n0 * 16000;
-  let pb: i32 = (q * 8 + co) * 81;
-  // pass 1: 4 chunks of 1 sample(s) x 1 row(s) x 996 columns, one invocation per (chunk, co, ci, kh, kw)
+  let n: i32 = n0;
+  let dyrow: i32 = (n * 8 + o0) * 996;
+  let xrow: i32 = n * 16000;
+  // pass 1: 4 chunks of the reduction (1 of 4 n x 1 of 1 oh), each chunk's sums written as partials
   var a: f32 = 0f;
   var ab: f32 = 0f;
   for (var ow: i32 = 0; ow < 996; ow++) {
@@ -36,13 +37,13 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     ab += d;
     a += d * x[xrow + ow * 16 + kw];
   }
-  partial[pb + kw] = a;
+  partial[q * 648 + (o0 * 80 + kw)] = a;
   if (kw == 0) {
-    partial[(q * 8 + co) * 81 + 80] = ab;
+    partial[q * 648 + o0 + 640] = ab;
   }
 }
 
-// dispatch 2 of 2: co=8 x j=81; 11x1x1 workgroups of 64
+// dispatch 2 of 2: j=648; 11x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -50,16 +51,15 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 81;
-  let j: i32 = (_i) % 81;
-  // pass 2: the 4 partials of each weight and bias, summed in order
+  let j: i32 = _i;
+  // pass 2: the 4 partials of each dw and db element, summed in order
   var s: f32 = 0f;
   for (var q: i32 = 0; q < 4; q++) {
-    s += partial[(q * 8 + co) * 81 + j];
+    s += partial[q * 648 + j];
   }
-  if (j < 80) {
-    dw[co * 80 + j] = s;
+  if (j < 640) {
+    dw[j] = s;
   } else {
-    db[co] = s;
+    db[j - 640] = s;
   }
 }

@@ -21,35 +21,35 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
   let tw: i32 = (_i) % 1000;
-  let xrow: i32 = n * 7968;
   let yrow: i32 = n * 16000;
+  let xrow: i32 = n * 7968;
   // stride phase (0, 0): 5 of 80 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = xrow + r * 996;
     let wb: i32 = r * 80;
     if (tw < 996) {
       let xv0_0: f32 = dy[xb + tw];
-      acc0 += w[wb] * xv0_0;
+      acc0_0 += w[wb] * xv0_0;
     }
     if (tw >= 1 && tw < 997) {
       let xv0_16: f32 = dy[xb + tw - 1];
-      acc0 += w[wb + 16] * xv0_16;
+      acc0_0 += w[wb + 16] * xv0_16;
     }
     if (tw >= 2 && tw < 998) {
       let xv0_32: f32 = dy[xb + tw - 2];
-      acc0 += w[wb + 32] * xv0_32;
+      acc0_0 += w[wb + 32] * xv0_32;
     }
     if (tw >= 3 && tw < 999) {
       let xv0_48: f32 = dy[xb + tw - 3];
-      acc0 += w[wb + 48] * xv0_48;
+      acc0_0 += w[wb + 48] * xv0_48;
     }
     if (tw >= 4) {
       let xv0_64: f32 = dy[xb + tw - 4];
-      acc0 += w[wb + 64] * xv0_64;
+      acc0_0 += w[wb + 64] * xv0_64;
     }
   }
-  dx[yrow + tw * 16] = acc0;
+  dx[yrow + tw * 16] = acc0_0;
 }
 
 // dispatch 2 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
@@ -62,35 +62,35 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
   let tw: i32 = (_i) % 1000;
-  let xrow: i32 = n * 7968;
   let yrow: i32 = n * 16000;
+  let xrow: i32 = n * 7968;
   // stride phase (0, 1): 5 of 80 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = xrow + r * 996;
     let wb: i32 = r * 80;
     if (tw < 996) {
       let xv0_1: f32 = dy[xb + tw];
-      acc0 += w[wb + 1] * xv0_1;
+      acc0_0 += w[wb + 1] * xv0_1;
     }
     if (tw >= 1 && tw < 997) {
       let xv0_17: f32 = dy[xb + tw - 1];
-      acc0 += w[wb + 17] * xv0_17;
+      acc0_0 += w[wb + 17] * xv0_17;
     }
     if (tw >= 2 && tw < 998) {
       let xv0_33: f32 = dy[xb + tw - 2];
-      acc0 += w[wb + 33] * xv0_33;
+      acc0_0 += w[wb + 33] * xv0_33;
     }
     if (tw >= 3 && tw < 999) {
       let xv0_49: f32 = dy[xb + tw - 3];
-      acc0 += w[wb + 49] * xv0_49;
+      acc0_0 += w[wb + 49] * xv0_49;
     }
     if (tw >= 4) {
       let xv0_65: f32 = dy[xb + tw - 4];
-      acc0 += w[wb + 65] * xv0_65;
+      acc0_0 += w[wb + 65] * xv0_65;
     }
   }
-  dx[yrow + tw * 16 + 1] = acc0;
+  dx[yrow + tw * 16 + 1] = acc0_0;
 }
 
 // dispatch 3 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
@@ -103,35 +103,35 @@ fn main_2(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
   let tw: i32 = (_i) % 1000;
-  let xrow: i32 = n * 7968;
   let yrow: i32 = n * 16000;
+  let xrow: i32 = n * 7968;
   // stride phase (0, 2): 5 of 80 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = xrow + r * 996;
     let wb: i32 = r * 80;
     if (tw < 996) {
       let xv0_2: f32 = dy[xb + tw];
-      acc0 += w[wb + 2] * xv0_2;
+      acc0_0 += w[wb + 2] * xv0_2;
     }
     if (tw >= 1 && tw < 997) {
       let xv0_18: f32 = dy[xb + tw - 1];
-      acc0 += w[wb + 18] * xv0_18;
+      acc0_0 += w[wb + 18] * xv0_18;
     }
     if (tw >= 2 && tw < 998) {
       let xv0_34: f32 = dy[xb + tw - 2];
-      acc0 += w[wb + 34] * xv0_34;
+      acc0_0 += w[wb + 34] * xv0_34;
     }
     if (tw >= 3 && tw < 999) {
       let xv0_50: f32 = dy[xb + tw - 3];
-      acc0 += w[wb + 50] * xv0_50;
+      acc0_0 += w[wb + 50] * xv0_50;
     }
     if (tw >= 4) {
       let xv0_66: f32 = dy[xb + tw - 4];
-      acc0 += w[wb + 66] * xv0_66;
+      acc0_0 += w[wb + 66] * xv0_66;
     }
   }
-  dx[yrow + tw * 16 + 2] = acc0;
+  dx[yrow + tw * 16 + 2] = acc0_0;
 }
 
 // dispatch 4 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
@@ -144,35 +144,35 @@ fn main_3(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
   let tw: i32 = (_i) % 1000;
-  let xrow: i32 = n * 7968;
   let yrow: i32 = n * 16000;
+  let xrow: i32 = n * 7968;
   // stride phase (0, 3): 5 of 80 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = xrow + r * 996;
     let wb: i32 = r * 80;
     if (tw < 996) {
       let xv0_3: f32 = dy[xb + tw];
-      acc0 += w[wb + 3] * xv0_3;
+      acc0_0 += w[wb + 3] * xv0_3;
     }
     if (tw >= 1 && tw < 997) {
       let xv0_19: f32 = dy[xb + tw - 1];
-      acc0 += w[wb + 19] * xv0_19;
+      acc0_0 += w[wb + 19] * xv0_19;
     }
     if (tw >= 2 && tw < 998) {
       let xv0_35: f32 = dy[xb + tw - 2];
-      acc0 += w[wb + 35] * xv0_35;
+      acc0_0 += w[wb + 35] * xv0_35;
     }
     if (tw >= 3 && tw < 999) {
       let xv0_51: f32 = dy[xb + tw - 3];
-      acc0 += w[wb + 51] * xv0_51;
+      acc0_0 += w[wb + 51] * xv0_51;
     }
     if (tw >= 4) {
       let xv0_67: f32 = dy[xb + tw - 4];
-      acc0 += w[wb + 67] * xv0_67;
+      acc0_0 += w[wb + 67] * xv0_67;
     }
   }
-  dx[yrow + tw * 16 + 3] = acc0;
+  dx[yrow + tw * 16 + 3] = acc0_0;
 }
 
 // dispatch 5 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
@@ -185,35 +185,35 @@ fn main_4(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
   let tw: i32 = (_i) % 1000;
-  let xrow: i32 = n * 7968;
   let yrow: i32 = n * 16000;
+  let xrow: i32 = n * 7968;
   // stride phase (0, 4): 5 of 80 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = xrow + r * 996;
     let wb: i32 = r * 80;
     if (tw < 996) {
       let xv0_4: f32 = dy[xb + tw];
-      acc0 += w[wb + 4] * xv0_4;
+      acc0_0 += w[wb + 4] * xv0_4;
     }
     if (tw >= 1 && tw < 997) {
       let xv0_20: f32 = dy[xb + tw - 1];
-      acc0 += w[wb + 20] * xv0_20;
+      acc0_0 += w[wb + 20] * xv0_20;
     }
     if (tw >= 2 && tw < 998) {
       let xv0_36: f32 = dy[xb + tw - 2];
-      acc0 += w[wb + 36] * xv0_36;
+      acc0_0 += w[wb + 36] * xv0_36;
     }
     if (tw >= 3 && tw < 999) {
       let xv0_52: f32 = dy[xb + tw - 3];
-      acc0 += w[wb + 52] * xv0_52;
+      acc0_0 += w[wb + 52] * xv0_52;
     }
     if (tw >= 4) {
       let xv0_68: f32 = dy[xb + tw - 4];
-      acc0 += w[wb + 68] * xv0_68;
+      acc0_0 += w[wb + 68] * xv0_68;
     }
   }
-  dx[yrow + tw * 16 + 4] = acc0;
+  dx[yrow + tw * 16 + 4] = acc0_0;
 }
 
 // dispatch 6 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
@@ -226,35 +226,35 @@ fn main_5(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
   let tw: i32 = (_i) % 1000;
-  let xrow: i32 = n * 7968;
   let yrow: i32 = n * 16000;
+  let xrow: i32 = n * 7968;
   // stride phase (0, 5): 5 of 80 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = xrow + r * 996;
     let wb: i32 = r * 80;
     if (tw < 996) {
       let xv0_5: f32 = dy[xb + tw];
-      acc0 += w[wb + 5] * xv0_5;
+      acc0_0 += w[wb + 5] * xv0_5;
     }
     if (tw >= 1 && tw < 997) {
       let xv0_21: f32 = dy[xb + tw - 1];
-      acc0 += w[wb + 21] * xv0_21;
+      acc0_0 += w[wb + 21] * xv0_21;
     }
     if (tw >= 2 && tw < 998) {
       let xv0_37: f32 = dy[xb + tw - 2];
-      acc0 += w[wb + 37] * xv0_37;
+      acc0_0 += w[wb + 37] * xv0_37;
     }
     if (tw >= 3 && tw < 999) {
       let xv0_53: f32 = dy[xb + tw - 3];
-      acc0 += w[wb + 53] * xv0_53;
+      acc0_0 += w[wb + 53] * xv0_53;
     }
     if (tw >= 4) {
       let xv0_69: f32 = dy[xb + tw - 4];
-      acc0 += w[wb + 69] * xv0_69;
+      acc0_0 += w[wb + 69] * xv0_69;
     }
   }
-  dx[yrow + tw * 16 + 5] = acc0;
+  dx[yrow + tw * 16 + 5] = acc0_0;
 }
 
 // dispatch 7 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
@@ -267,35 +267,35 @@ fn main_6(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
   let tw: i32 = (_i) % 1000;
-  let xrow: i32 = n * 7968;
   let yrow: i32 = n * 16000;
+  let xrow: i32 = n * 7968;
   // stride phase (0, 6): 5 of 80 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = xrow + r * 996;
     let wb: i32 = r * 80;
     if (tw < 996) {
       let xv0_6: f32 = dy[xb + tw];
-      acc0 += w[wb + 6] * xv0_6;
+      acc0_0 += w[wb + 6] * xv0_6;
     }
     if (tw >= 1 && tw < 997) {
       let xv0_22: f32 = dy[xb + tw - 1];
-      acc0 += w[wb + 22] * xv0_22;
+      acc0_0 += w[wb + 22] * xv0_22;
     }
     if (tw >= 2 && tw < 998) {
       let xv0_38: f32 = dy[xb + tw - 2];
-      acc0 += w[wb + 38] * xv0_38;
+      acc0_0 += w[wb + 38] * xv0_38;
     }
     if (tw >= 3 && tw < 999) {
       let xv0_54: f32 = dy[xb + tw - 3];
-      acc0 += w[wb + 54] * xv0_54;
+      acc0_0 += w[wb + 54] * xv0_54;
     }
     if (tw >= 4) {
       let xv0_70: f32 = dy[xb + tw - 4];
-      acc0 += w[wb + 70] * xv0_70;
+      acc0_0 += w[wb + 70] * xv0_70;
     }
   }
-  dx[yrow + tw * 16 + 6] = acc0;
+  dx[yrow + tw * 16 + 6] = acc0_0;
 }
 
 // dispatch 8 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
@@ -308,35 +308,35 @@ fn main_7(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
   let tw: i32 = (_i) % 1000;
-  let xrow: i32 = n * 7968;
   let yrow: i32 = n * 16000;
+  let xrow: i32 = n * 7968;
   // stride phase (0, 7): 5 of 80 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = xrow + r * 996;
     let wb: i32 = r * 80;
     if (tw < 996) {
       let xv0_7: f32 = dy[xb + tw];
-      acc0 += w[wb + 7] * xv0_7;
+      acc0_0 += w[wb + 7] * xv0_7;
     }
     if (tw >= 1 && tw < 997) {
       let xv0_23: f32 = dy[xb + tw - 1];
-      acc0 += w[wb + 23] * xv0_23;
+      acc0_0 += w[wb + 23] * xv0_23;
     }
     if (tw >= 2 && tw < 998) {
       let xv0_39: f32 = dy[xb + tw - 2];
-      acc0 += w[wb + 39] * xv0_39;
+      acc0_0 += w[wb + 39] * xv0_39;
     }
     if (tw >= 3 && tw < 999) {
       let xv0_55: f32 = dy[xb + tw - 3];
-      acc0 += w[wb + 55] * xv0_55;
+      acc0_0 += w[wb + 55] * xv0_55;
     }
     if (tw >= 4) {
       let xv0_71: f32 = dy[xb + tw - 4];
-      acc0 += w[wb + 71] * xv0_71;
+      acc0_0 += w[wb + 71] * xv0_71;
     }
   }
-  dx[yrow + tw * 16 + 7] = acc0;
+  dx[yrow + tw * 16 + 7] = acc0_0;
 }
 
 // dispatch 9 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
@@ -349,35 +349,35 @@ fn main_8(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
   let tw: i32 = (_i) % 1000;
-  let xrow: i32 = n * 7968;
   let yrow: i32 = n * 16000;
+  let xrow: i32 = n * 7968;
   // stride phase (0, 8): 5 of 80 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = xrow + r * 996;
     let wb: i32 = r * 80;
     if (tw < 996) {
       let xv0_8: f32 = dy[xb + tw];
-      acc0 += w[wb + 8] * xv0_8;
+      acc0_0 += w[wb + 8] * xv0_8;
     }
     if (tw >= 1 && tw < 997) {
       let xv0_24: f32 = dy[xb + tw - 1];
-      acc0 += w[wb + 24] * xv0_24;
+      acc0_0 += w[wb + 24] * xv0_24;
     }
     if (tw >= 2 && tw < 998) {
       let xv0_40: f32 = dy[xb + tw - 2];
-      acc0 += w[wb + 40] * xv0_40;
+      acc0_0 += w[wb + 40] * xv0_40;
     }
     if (tw >= 3 && tw < 999) {
       let xv0_56: f32 = dy[xb + tw - 3];
-      acc0 += w[wb + 56] * xv0_56;
+      acc0_0 += w[wb + 56] * xv0_56;
     }
     if (tw >= 4) {
       let xv0_72: f32 = dy[xb + tw - 4];
-      acc0 += w[wb + 72] * xv0_72;
+      acc0_0 += w[wb + 72] * xv0_72;
     }
   }
-  dx[yrow + tw * 16 + 8] = acc0;
+  dx[yrow + tw * 16 + 8] = acc0_0;
 }
 
 // dispatch 10 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
@@ -390,35 +390,35 @@ fn main_9(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
   let tw: i32 = (_i) % 1000;
-  let xrow: i32 = n * 7968;
   let yrow: i32 = n * 16000;
+  let xrow: i32 = n * 7968;
   // stride phase (0, 9): 5 of 80 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = xrow + r * 996;
     let wb: i32 = r * 80;
     if (tw < 996) {
       let xv0_9: f32 = dy[xb + tw];
-      acc0 += w[wb + 9] * xv0_9;
+      acc0_0 += w[wb + 9] * xv0_9;
     }
     if (tw >= 1 && tw < 997) {
       let xv0_25: f32 = dy[xb + tw - 1];
-      acc0 += w[wb + 25] * xv0_25;
+      acc0_0 += w[wb + 25] * xv0_25;
     }
     if (tw >= 2 && tw < 998) {
       let xv0_41: f32 = dy[xb + tw - 2];
-      acc0 += w[wb + 41] * xv0_41;
+      acc0_0 += w[wb + 41] * xv0_41;
     }
     if (tw >= 3 && tw < 999) {
       let xv0_57: f32 = dy[xb + tw - 3];
-      acc0 += w[wb + 57] * xv0_57;
+      acc0_0 += w[wb + 57] * xv0_57;
     }
     if (tw >= 4) {
       let xv0_73: f32 = dy[xb + tw - 4];
-      acc0 += w[wb + 73] * xv0_73;
+      acc0_0 += w[wb + 73] * xv0_73;
     }
   }
-  dx[yrow + tw * 16 + 9] = acc0;
+  dx[yrow + tw * 16 + 9] = acc0_0;
 }
 
 // dispatch 11 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
@@ -431,35 +431,35 @@ fn main_10(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
   let tw: i32 = (_i) % 1000;
-  let xrow: i32 = n * 7968;
   let yrow: i32 = n * 16000;
+  let xrow: i32 = n * 7968;
   // stride phase (0, 10): 5 of 80 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = xrow + r * 996;
     let wb: i32 = r * 80;
     if (tw < 996) {
       let xv0_10: f32 = dy[xb + tw];
-      acc0 += w[wb + 10] * xv0_10;
+      acc0_0 += w[wb + 10] * xv0_10;
     }
     if (tw >= 1 && tw < 997) {
       let xv0_26: f32 = dy[xb + tw - 1];
-      acc0 += w[wb + 26] * xv0_26;
+      acc0_0 += w[wb + 26] * xv0_26;
     }
     if (tw >= 2 && tw < 998) {
       let xv0_42: f32 = dy[xb + tw - 2];
-      acc0 += w[wb + 42] * xv0_42;
+      acc0_0 += w[wb + 42] * xv0_42;
     }
     if (tw >= 3 && tw < 999) {
       let xv0_58: f32 = dy[xb + tw - 3];
-      acc0 += w[wb + 58] * xv0_58;
+      acc0_0 += w[wb + 58] * xv0_58;
     }
     if (tw >= 4) {
       let xv0_74: f32 = dy[xb + tw - 4];
-      acc0 += w[wb + 74] * xv0_74;
+      acc0_0 += w[wb + 74] * xv0_74;
     }
   }
-  dx[yrow + tw * 16 + 10] = acc0;
+  dx[yrow + tw * 16 + 10] = acc0_0;
 }
 
 // dispatch 12 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
@@ -472,35 +472,35 @@ fn main_11(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
   let tw: i32 = (_i) % 1000;
-  let xrow: i32 = n * 7968;
   let yrow: i32 = n * 16000;
+  let xrow: i32 = n * 7968;
   // stride phase (0, 11): 5 of 80 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = xrow + r * 996;
     let wb: i32 = r * 80;
     if (tw < 996) {
       let xv0_11: f32 = dy[xb + tw];
-      acc0 += w[wb + 11] * xv0_11;
+      acc0_0 += w[wb + 11] * xv0_11;
     }
     if (tw >= 1 && tw < 997) {
       let xv0_27: f32 = dy[xb + tw - 1];
-      acc0 += w[wb + 27] * xv0_27;
+      acc0_0 += w[wb + 27] * xv0_27;
     }
     if (tw >= 2 && tw < 998) {
       let xv0_43: f32 = dy[xb + tw - 2];
-      acc0 += w[wb + 43] * xv0_43;
+      acc0_0 += w[wb + 43] * xv0_43;
     }
     if (tw >= 3 && tw < 999) {
       let xv0_59: f32 = dy[xb + tw - 3];
-      acc0 += w[wb + 59] * xv0_59;
+      acc0_0 += w[wb + 59] * xv0_59;
     }
     if (tw >= 4) {
       let xv0_75: f32 = dy[xb + tw - 4];
-      acc0 += w[wb + 75] * xv0_75;
+      acc0_0 += w[wb + 75] * xv0_75;
     }
   }
-  dx[yrow + tw * 16 + 11] = acc0;
+  dx[yrow + tw * 16 + 11] = acc0_0;
 }
 
 // dispatch 13 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
@@ -513,35 +513,35 @@ fn main_12(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
   let tw: i32 = (_i) % 1000;
-  let xrow: i32 = n * 7968;
   let yrow: i32 = n * 16000;
+  let xrow: i32 = n * 7968;
   // stride phase (0, 12): 5 of 80 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = xrow + r * 996;
     let wb: i32 = r * 80;
     if (tw < 996) {
       let xv0_12: f32 = dy[xb + tw];
-      acc0 += w[wb + 12] * xv0_12;
+      acc0_0 += w[wb + 12] * xv0_12;
     }
     if (tw >= 1 && tw < 997) {
       let xv0_28: f32 = dy[xb + tw - 1];
-      acc0 += w[wb + 28] * xv0_28;
+      acc0_0 += w[wb + 28] * xv0_28;
     }
     if (tw >= 2 && tw < 998) {
       let xv0_44: f32 = dy[xb + tw - 2];
-      acc0 += w[wb + 44] * xv0_44;
+      acc0_0 += w[wb + 44] * xv0_44;
     }
     if (tw >= 3 && tw < 999) {
       let xv0_60: f32 = dy[xb + tw - 3];
-      acc0 += w[wb + 60] * xv0_60;
+      acc0_0 += w[wb + 60] * xv0_60;
     }
     if (tw >= 4) {
       let xv0_76: f32 = dy[xb + tw - 4];
-      acc0 += w[wb + 76] * xv0_76;
+      acc0_0 += w[wb + 76] * xv0_76;
     }
   }
-  dx[yrow + tw * 16 + 12] = acc0;
+  dx[yrow + tw * 16 + 12] = acc0_0;
 }
 
 // dispatch 14 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
@@ -554,35 +554,35 @@ fn main_13(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
   let tw: i32 = (_i) % 1000;
-  let xrow: i32 = n * 7968;
   let yrow: i32 = n * 16000;
+  let xrow: i32 = n * 7968;
   // stride phase (0, 13): 5 of 80 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = xrow + r * 996;
     let wb: i32 = r * 80;
     if (tw < 996) {
       let xv0_13: f32 = dy[xb + tw];
-      acc0 += w[wb + 13] * xv0_13;
+      acc0_0 += w[wb + 13] * xv0_13;
     }
     if (tw >= 1 && tw < 997) {
       let xv0_29: f32 = dy[xb + tw - 1];
-      acc0 += w[wb + 29] * xv0_29;
+      acc0_0 += w[wb + 29] * xv0_29;
     }
     if (tw >= 2 && tw < 998) {
       let xv0_45: f32 = dy[xb + tw - 2];
-      acc0 += w[wb + 45] * xv0_45;
+      acc0_0 += w[wb + 45] * xv0_45;
     }
     if (tw >= 3 && tw < 999) {
       let xv0_61: f32 = dy[xb + tw - 3];
-      acc0 += w[wb + 61] * xv0_61;
+      acc0_0 += w[wb + 61] * xv0_61;
     }
     if (tw >= 4) {
       let xv0_77: f32 = dy[xb + tw - 4];
-      acc0 += w[wb + 77] * xv0_77;
+      acc0_0 += w[wb + 77] * xv0_77;
     }
   }
-  dx[yrow + tw * 16 + 13] = acc0;
+  dx[yrow + tw * 16 + 13] = acc0_0;
 }
 
 // dispatch 15 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
@@ -595,35 +595,35 @@ fn main_14(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
   let tw: i32 = (_i) % 1000;
-  let xrow: i32 = n * 7968;
   let yrow: i32 = n * 16000;
+  let xrow: i32 = n * 7968;
   // stride phase (0, 14): 5 of 80 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = xrow + r * 996;
     let wb: i32 = r * 80;
     if (tw < 996) {
       let xv0_14: f32 = dy[xb + tw];
-      acc0 += w[wb + 14] * xv0_14;
+      acc0_0 += w[wb + 14] * xv0_14;
     }
     if (tw >= 1 && tw < 997) {
       let xv0_30: f32 = dy[xb + tw - 1];
-      acc0 += w[wb + 30] * xv0_30;
+      acc0_0 += w[wb + 30] * xv0_30;
     }
     if (tw >= 2 && tw < 998) {
       let xv0_46: f32 = dy[xb + tw - 2];
-      acc0 += w[wb + 46] * xv0_46;
+      acc0_0 += w[wb + 46] * xv0_46;
     }
     if (tw >= 3 && tw < 999) {
       let xv0_62: f32 = dy[xb + tw - 3];
-      acc0 += w[wb + 62] * xv0_62;
+      acc0_0 += w[wb + 62] * xv0_62;
     }
     if (tw >= 4) {
       let xv0_78: f32 = dy[xb + tw - 4];
-      acc0 += w[wb + 78] * xv0_78;
+      acc0_0 += w[wb + 78] * xv0_78;
     }
   }
-  dx[yrow + tw * 16 + 14] = acc0;
+  dx[yrow + tw * 16 + 14] = acc0_0;
 }
 
 // dispatch 16 of 16: n=4 x tw=1000; 63x1x1 workgroups of 64
@@ -636,33 +636,33 @@ fn main_15(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_ind
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 1000;
   let tw: i32 = (_i) % 1000;
-  let xrow: i32 = n * 7968;
   let yrow: i32 = n * 16000;
+  let xrow: i32 = n * 7968;
   // stride phase (0, 15): 5 of 80 taps
-  var acc0: f32 = 0f;
+  var acc0_0: f32 = 0f;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = xrow + r * 996;
     let wb: i32 = r * 80;
     if (tw < 996) {
       let xv0_15: f32 = dy[xb + tw];
-      acc0 += w[wb + 15] * xv0_15;
+      acc0_0 += w[wb + 15] * xv0_15;
     }
     if (tw >= 1 && tw < 997) {
       let xv0_31: f32 = dy[xb + tw - 1];
-      acc0 += w[wb + 31] * xv0_31;
+      acc0_0 += w[wb + 31] * xv0_31;
     }
     if (tw >= 2 && tw < 998) {
       let xv0_47: f32 = dy[xb + tw - 2];
-      acc0 += w[wb + 47] * xv0_47;
+      acc0_0 += w[wb + 47] * xv0_47;
     }
     if (tw >= 3 && tw < 999) {
       let xv0_63: f32 = dy[xb + tw - 3];
-      acc0 += w[wb + 63] * xv0_63;
+      acc0_0 += w[wb + 63] * xv0_63;
     }
     if (tw >= 4) {
       let xv0_79: f32 = dy[xb + tw - 4];
-      acc0 += w[wb + 79] * xv0_79;
+      acc0_0 += w[wb + 79] * xv0_79;
     }
   }
-  dx[yrow + tw * 16 + 15] = acc0;
+  dx[yrow + tw * 16 + 15] = acc0_0;
 }

@@ -13,7 +13,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 24>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32, 2>;
 
-// dispatch 1 of 2: q=4 x co=2 x ci=4; 1x1x1 workgroups of 32
+// dispatch 1 of 2: q=4 x ob=2 x rb=4; 1x1x1 workgroups of 32
 @compute @workgroup_size(32)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 32u + _lid;
@@ -22,13 +22,15 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let q: i32 = _i / 8;
-  let co: i32 = (_i / 4) % 2;
-  let ci: i32 = (_i) % 4;
+  let ob: i32 = (_i / 4) % 2;
+  let rb: i32 = (_i) % 4;
+  let o0: i32 = ob;
+  let r0: i32 = rb;
   let n0: i32 = q;
-  let dyrow: i32 = (n0 * 2 + co) * 64;
-  let xrow: i32 = (n0 * 4 + ci) * 64;
-  let pb: i32 = (q * 2 + co) * 13 + ci * 3;
-  // pass 1: 4 chunks of 1 sample(s) x 1 row(s) x 64 columns, one invocation per (chunk, co, ci, kh)
+  let n: i32 = n0;
+  let dyrow: i32 = (n * 2 + o0) * 64;
+  let xrow: i32 = (n * 4 + r0) * 64;
+  // pass 1: 4 chunks of the reduction (1 of 4 n x 1 of 1 oh), each chunk's sums written as partials
   var a0: f32 = 0f;
   var a1: f32 = 0f;
   var a2: f32 = 0f;
@@ -44,15 +46,15 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       a2 += d * x[xrow + ow + 1];
     }
   }
-  partial[pb] = a0;
-  partial[pb + 1] = a1;
-  partial[pb + 2] = a2;
-  if (ci == 0) {
-    partial[(q * 2 + co) * 13 + 12] = ab;
+  partial[q * 26 + (o0 * 12 + r0 * 3)] = a0;
+  partial[q * 26 + (o0 * 12 + r0 * 3) + 1] = a1;
+  partial[q * 26 + (o0 * 12 + r0 * 3) + 2] = a2;
+  if (r0 == 0) {
+    partial[q * 26 + o0 + 24] = ab;
   }
 }
 
-// dispatch 2 of 2: co=2 x j=13; 1x1x1 workgroups of 32
+// dispatch 2 of 2: j=26; 1x1x1 workgroups of 32
 @compute @workgroup_size(32)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 32u + _lid;
@@ -60,16 +62,15 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 13;
-  let j: i32 = (_i) % 13;
-  // pass 2: the 4 partials of each weight and bias, summed in order
+  let j: i32 = _i;
+  // pass 2: the 4 partials of each dw and db element, summed in order
   var s: f32 = 0f;
   for (var q: i32 = 0; q < 4; q++) {
-    s += partial[(q * 2 + co) * 13 + j];
+    s += partial[q * 26 + j];
   }
-  if (j < 12) {
-    dw[co * 12 + j] = s;
+  if (j < 24) {
+    dw[j] = s;
   } else {
-    db[co] = s;
+    db[j - 24] = s;
   }
 }

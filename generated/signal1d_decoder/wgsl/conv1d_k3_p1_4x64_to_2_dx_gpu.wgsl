@@ -21,37 +21,37 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 64;
   let tw: i32 = (_i) % 64;
-  let xrow: i32 = n * 128;
   let yrow: i32 = n * 256;
-  var acc0: f32 = 0f;
-  var acc1: f32 = 0f;
-  var acc2: f32 = 0f;
-  var acc3: f32 = 0f;
+  let xrow: i32 = n * 128;
+  var acc0_0: f32 = 0f;
+  var acc1_0: f32 = 0f;
+  var acc2_0: f32 = 0f;
+  var acc3_0: f32 = 0f;
   for (var r: i32 = 0; r < 2; r++) {
     let xb: i32 = xrow + r * 64;
     let wb: i32 = r * 12;
     if (tw < 63) {
       let xv0_0: f32 = dy[xb + tw + 1];
-      acc0 += w[wb] * xv0_0;
-      acc1 += w[wb + 3] * xv0_0;
-      acc2 += w[wb + 6] * xv0_0;
-      acc3 += w[wb + 9] * xv0_0;
+      acc0_0 += w[wb] * xv0_0;
+      acc1_0 += w[wb + 3] * xv0_0;
+      acc2_0 += w[wb + 6] * xv0_0;
+      acc3_0 += w[wb + 9] * xv0_0;
     }
     let xv0_1: f32 = dy[xb + tw];
-    acc0 += w[wb + 1] * xv0_1;
-    acc1 += w[wb + 4] * xv0_1;
-    acc2 += w[wb + 7] * xv0_1;
-    acc3 += w[wb + 10] * xv0_1;
+    acc0_0 += w[wb + 1] * xv0_1;
+    acc1_0 += w[wb + 4] * xv0_1;
+    acc2_0 += w[wb + 7] * xv0_1;
+    acc3_0 += w[wb + 10] * xv0_1;
     if (tw >= 1) {
       let xv0_2: f32 = dy[xb + tw - 1];
-      acc0 += w[wb + 2] * xv0_2;
-      acc1 += w[wb + 5] * xv0_2;
-      acc2 += w[wb + 8] * xv0_2;
-      acc3 += w[wb + 11] * xv0_2;
+      acc0_0 += w[wb + 2] * xv0_2;
+      acc1_0 += w[wb + 5] * xv0_2;
+      acc2_0 += w[wb + 8] * xv0_2;
+      acc3_0 += w[wb + 11] * xv0_2;
     }
   }
-  dx[yrow + tw] = acc0;
-  dx[yrow + tw + 64] = acc1;
-  dx[yrow + tw + 128] = acc2;
-  dx[yrow + tw + 192] = acc3;
+  dx[yrow + tw] = acc0_0;
+  dx[yrow + tw + 64] = acc1_0;
+  dx[yrow + tw + 128] = acc2_0;
+  dx[yrow + tw + 192] = acc3_0;
 }

@@ -22,27 +22,29 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 64;
   let tw: i32 = (_i) % 64;
-  let xrow: i32 = n * 256;
   let yrow: i32 = n * 128;
-  var acc0: f32 = b[0];
-  var acc1: f32 = b[1];
+  let xrow: i32 = n * 256;
+  let bv0: f32 = b[0];
+  let bv1: f32 = b[1];
+  var acc0_0: f32 = bv0;
+  var acc1_0: f32 = bv1;
   for (var r: i32 = 0; r < 4; r++) {
     let xb: i32 = xrow + r * 64;
     let wb: i32 = r * 3;
     if (tw >= 1) {
       let xv0_0: f32 = x[xb + tw - 1];
-      acc0 += w[wb] * xv0_0;
-      acc1 += w[wb + 12] * xv0_0;
+      acc0_0 += w[wb] * xv0_0;
+      acc1_0 += w[wb + 12] * xv0_0;
     }
     let xv0_1: f32 = x[xb + tw];
-    acc0 += w[wb + 1] * xv0_1;
-    acc1 += w[wb + 13] * xv0_1;
+    acc0_0 += w[wb + 1] * xv0_1;
+    acc1_0 += w[wb + 13] * xv0_1;
     if (tw < 63) {
       let xv0_2: f32 = x[xb + tw + 1];
-      acc0 += w[wb + 2] * xv0_2;
-      acc1 += w[wb + 14] * xv0_2;
+      acc0_0 += w[wb + 2] * xv0_2;
+      acc1_0 += w[wb + 14] * xv0_2;
     }
   }
-  y[yrow + tw] = acc0;
-  y[yrow + tw + 64] = acc1;
+  y[yrow + tw] = acc0_0;
+  y[yrow + tw + 64] = acc1_0;
 }

@@ -13,7 +13,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 384>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32, 16>;
 
-// dispatch 1 of 2: co=16 x ci=8; 2x1x1 workgroups of 64
+// dispatch 1 of 2: ob=16 x rb=8; 2x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -21,17 +21,19 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 8;
-  let ci: i32 = (_i) % 8;
-  let pb: i32 = co * 25 + ci * 3;
-  // pass 1: 1 chunks of 4 sample(s) x 1 row(s) x 16 columns, one invocation per (chunk, co, ci, kh)
+  let ob: i32 = _i / 8;
+  let rb: i32 = (_i) % 8;
+  let o0: i32 = ob;
+  let r0: i32 = rb;
+  // pass 1: 1 chunks of the reduction (4 of 4 n x 1 of 1 oh), each chunk's sums written as partials
   var a0: f32 = 0f;
   var a1: f32 = 0f;
   var a2: f32 = 0f;
   var ab: f32 = 0f;
   for (var nn: i32 = 0; nn < 4; nn++) {
-    let dyrow: i32 = (nn * 16 + co) * 16;
-    let xrow: i32 = (nn * 8 + ci) * 32;
+    let n: i32 = nn;
+    let dyrow: i32 = (n * 16 + o0) * 16;
+    let xrow: i32 = (n * 8 + r0) * 32;
     for (var ow: i32 = 0; ow < 16; ow++) {
       let d: f32 = dy[dyrow + ow];
       ab += d;
@@ -42,15 +44,15 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       a2 += d * x[xrow + ow * 2 + 1];
     }
   }
-  partial[pb] = a0;
-  partial[pb + 1] = a1;
-  partial[pb + 2] = a2;
-  if (ci == 0) {
-    partial[co * 25 + 24] = ab;
+  partial[o0 * 24 + r0 * 3] = a0;
+  partial[o0 * 24 + r0 * 3 + 1] = a1;
+  partial[o0 * 24 + r0 * 3 + 2] = a2;
+  if (r0 == 0) {
+    partial[o0 + 384] = ab;
   }
 }
 
-// dispatch 2 of 2: co=16 x j=25; 7x1x1 workgroups of 64
+// dispatch 2 of 2: j=400; 7x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -58,14 +60,13 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 25;
-  let j: i32 = (_i) % 25;
-  // pass 2: the 1 partials of each weight and bias, summed in order
+  let j: i32 = _i;
+  // pass 2: the 1 partials of each dw and db element, summed in order
   var s: f32 = 0f;
-  s += partial[co * 25 + j];
-  if (j < 24) {
-    dw[co * 24 + j] = s;
+  s += partial[j];
+  if (j < 384) {
+    dw[j] = s;
   } else {
-    db[co] = s;
+    db[j - 384] = s;
   }
 }

@@ -23,27 +23,27 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let ob: i32 = (_i / 16) % 2;
   let tw: i32 = (_i) % 16;
   let o0: i32 = ob * 4;
+  let yrow: i32 = (n * 8 + o0) * 32;
   let xrow: i32 = n * 256;
   let wrow: i32 = o0 * 3;
-  let yrow: i32 = (n * 8 + o0) * 32;
   // stride phase (0, 0): 1 of 3 taps
-  var acc0: f32 = 0f;
-  var acc1: f32 = 0f;
-  var acc2: f32 = 0f;
-  var acc3: f32 = 0f;
+  var acc0_0: f32 = 0f;
+  var acc1_0: f32 = 0f;
+  var acc2_0: f32 = 0f;
+  var acc3_0: f32 = 0f;
   for (var r: i32 = 0; r < 16; r++) {
     let xb: i32 = xrow + r * 16;
     let wb: i32 = wrow + r * 24;
     let xv0_1: f32 = dy[xb + tw];
-    acc0 += w[wb + 1] * xv0_1;
-    acc1 += w[wb + 4] * xv0_1;
-    acc2 += w[wb + 7] * xv0_1;
-    acc3 += w[wb + 10] * xv0_1;
+    acc0_0 += w[wb + 1] * xv0_1;
+    acc1_0 += w[wb + 4] * xv0_1;
+    acc2_0 += w[wb + 7] * xv0_1;
+    acc3_0 += w[wb + 10] * xv0_1;
   }
-  dx[yrow + tw * 2] = acc0;
-  dx[yrow + tw * 2 + 32] = acc1;
-  dx[yrow + tw * 2 + 64] = acc2;
-  dx[yrow + tw * 2 + 96] = acc3;
+  dx[yrow + tw * 2] = acc0_0;
+  dx[yrow + tw * 2 + 32] = acc1_0;
+  dx[yrow + tw * 2 + 64] = acc2_0;
+  dx[yrow + tw * 2 + 96] = acc3_0;
 }
 
 // dispatch 2 of 2: n=4 x ob=2 x tw=16; 2x1x1 workgroups of 64
@@ -58,32 +58,32 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let ob: i32 = (_i / 16) % 2;
   let tw: i32 = (_i) % 16;
   let o0: i32 = ob * 4;
+  let yrow: i32 = (n * 8 + o0) * 32;
   let xrow: i32 = n * 256;
   let wrow: i32 = o0 * 3;
-  let yrow: i32 = (n * 8 + o0) * 32;
   // stride phase (0, 1): 2 of 3 taps
-  var acc0: f32 = 0f;
-  var acc1: f32 = 0f;
-  var acc2: f32 = 0f;
-  var acc3: f32 = 0f;
+  var acc0_0: f32 = 0f;
+  var acc1_0: f32 = 0f;
+  var acc2_0: f32 = 0f;
+  var acc3_0: f32 = 0f;
   for (var r: i32 = 0; r < 16; r++) {
     let xb: i32 = xrow + r * 16;
     let wb: i32 = wrow + r * 24;
     if (tw < 15) {
       let xv0_0: f32 = dy[xb + tw + 1];
-      acc0 += w[wb] * xv0_0;
-      acc1 += w[wb + 3] * xv0_0;
-      acc2 += w[wb + 6] * xv0_0;
-      acc3 += w[wb + 9] * xv0_0;
+      acc0_0 += w[wb] * xv0_0;
+      acc1_0 += w[wb + 3] * xv0_0;
+      acc2_0 += w[wb + 6] * xv0_0;
+      acc3_0 += w[wb + 9] * xv0_0;
     }
     let xv0_2: f32 = dy[xb + tw];
-    acc0 += w[wb + 2] * xv0_2;
-    acc1 += w[wb + 5] * xv0_2;
-    acc2 += w[wb + 8] * xv0_2;
-    acc3 += w[wb + 11] * xv0_2;
+    acc0_0 += w[wb + 2] * xv0_2;
+    acc1_0 += w[wb + 5] * xv0_2;
+    acc2_0 += w[wb + 8] * xv0_2;
+    acc3_0 += w[wb + 11] * xv0_2;
   }
-  dx[yrow + tw * 2 + 1] = acc0;
-  dx[yrow + tw * 2 + 33] = acc1;
-  dx[yrow + tw * 2 + 65] = acc2;
-  dx[yrow + tw * 2 + 97] = acc3;
+  dx[yrow + tw * 2 + 1] = acc0_0;
+  dx[yrow + tw * 2 + 33] = acc1_0;
+  dx[yrow + tw * 2 + 65] = acc2_0;
+  dx[yrow + tw * 2 + 97] = acc3_0;
 }

@@ -13,7 +13,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 80>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32, 8>;
 
-// dispatch 1 of 2: q=4 x co=8 x ci=2; 1x1x1 workgroups of 64
+// dispatch 1 of 2: q=4 x ob=8 x rb=2; 1x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -22,13 +22,15 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let q: i32 = _i / 16;
-  let co: i32 = (_i / 2) % 8;
-  let ci: i32 = (_i) % 2;
+  let ob: i32 = (_i / 2) % 8;
+  let rb: i32 = (_i) % 2;
+  let o0: i32 = ob;
+  let r0: i32 = rb;
   let n0: i32 = q;
-  let dyrow: i32 = (n0 * 8 + co) * 64;
-  let xrow: i32 = (n0 * 2 + ci) * 64;
-  let pb: i32 = (q * 8 + co) * 11 + ci * 5;
-  // pass 1: 4 chunks of 1 sample(s) x 1 row(s) x 64 columns, one invocation per (chunk, co, ci, kh)
+  let n: i32 = n0;
+  let dyrow: i32 = (n * 8 + o0) * 64;
+  let xrow: i32 = (n * 2 + r0) * 64;
+  // pass 1: 4 chunks of the reduction (1 of 4 n x 1 of 1 oh), each chunk's sums written as partials
   var a0: f32 = 0f;
   var a1: f32 = 0f;
   var a2: f32 = 0f;
@@ -52,17 +54,17 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       a4 += d * x[xrow + ow + 2];
     }
   }
-  partial[pb] = a0;
-  partial[pb + 1] = a1;
-  partial[pb + 2] = a2;
-  partial[pb + 3] = a3;
-  partial[pb + 4] = a4;
-  if (ci == 0) {
-    partial[(q * 8 + co) * 11 + 10] = ab;
+  partial[q * 88 + (o0 * 10 + r0 * 5)] = a0;
+  partial[q * 88 + (o0 * 10 + r0 * 5) + 1] = a1;
+  partial[q * 88 + (o0 * 10 + r0 * 5) + 2] = a2;
+  partial[q * 88 + (o0 * 10 + r0 * 5) + 3] = a3;
+  partial[q * 88 + (o0 * 10 + r0 * 5) + 4] = a4;
+  if (r0 == 0) {
+    partial[q * 88 + o0 + 80] = ab;
   }
 }
 
-// dispatch 2 of 2: co=8 x j=11; 2x1x1 workgroups of 64
+// dispatch 2 of 2: j=88; 2x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -70,16 +72,15 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 11;
-  let j: i32 = (_i) % 11;
-  // pass 2: the 4 partials of each weight and bias, summed in order
+  let j: i32 = _i;
+  // pass 2: the 4 partials of each dw and db element, summed in order
   var s: f32 = 0f;
   for (var q: i32 = 0; q < 4; q++) {
-    s += partial[(q * 8 + co) * 11 + j];
+    s += partial[q * 88 + j];
   }
-  if (j < 10) {
-    dw[co * 10 + j] = s;
+  if (j < 80) {
+    dw[j] = s;
   } else {
-    db[co] = s;
+    db[j - 80] = s;
   }
 }

@@ -24,52 +24,56 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let ob: i32 = (_i / 64) % 2;
   let tw: i32 = (_i) % 64;
   let o0: i32 = ob * 4;
-  let xrow: i32 = n * 128;
-  let wrow: i32 = o0 * 10;
   let yrow: i32 = (n * 8 + o0) * 64;
-  var acc0: f32 = b[o0];
-  var acc1: f32 = b[o0 + 1];
-  var acc2: f32 = b[o0 + 2];
-  var acc3: f32 = b[o0 + 3];
+  let xrow: i32 = n * 128;
+  let bv0: f32 = b[o0];
+  let bv1: f32 = b[o0 + 1];
+  let bv2: f32 = b[o0 + 2];
+  let bv3: f32 = b[o0 + 3];
+  let wrow: i32 = o0 * 10;
+  var acc0_0: f32 = bv0;
+  var acc1_0: f32 = bv1;
+  var acc2_0: f32 = bv2;
+  var acc3_0: f32 = bv3;
   for (var r: i32 = 0; r < 2; r++) {
     let xb: i32 = xrow + r * 64;
     let wb: i32 = wrow + r * 5;
     if (tw >= 2) {
       let xv0_0: f32 = x[xb + tw - 2];
-      acc0 += w[wb] * xv0_0;
-      acc1 += w[wb + 10] * xv0_0;
-      acc2 += w[wb + 20] * xv0_0;
-      acc3 += w[wb + 30] * xv0_0;
+      acc0_0 += w[wb] * xv0_0;
+      acc1_0 += w[wb + 10] * xv0_0;
+      acc2_0 += w[wb + 20] * xv0_0;
+      acc3_0 += w[wb + 30] * xv0_0;
     }
     if (tw >= 1) {
       let xv0_1: f32 = x[xb + tw - 1];
-      acc0 += w[wb + 1] * xv0_1;
-      acc1 += w[wb + 11] * xv0_1;
-      acc2 += w[wb + 21] * xv0_1;
-      acc3 += w[wb + 31] * xv0_1;
+      acc0_0 += w[wb + 1] * xv0_1;
+      acc1_0 += w[wb + 11] * xv0_1;
+      acc2_0 += w[wb + 21] * xv0_1;
+      acc3_0 += w[wb + 31] * xv0_1;
     }
     let xv0_2: f32 = x[xb + tw];
-    acc0 += w[wb + 2] * xv0_2;
-    acc1 += w[wb + 12] * xv0_2;
-    acc2 += w[wb + 22] * xv0_2;
-    acc3 += w[wb + 32] * xv0_2;
+    acc0_0 += w[wb + 2] * xv0_2;
+    acc1_0 += w[wb + 12] * xv0_2;
+    acc2_0 += w[wb + 22] * xv0_2;
+    acc3_0 += w[wb + 32] * xv0_2;
     if (tw < 63) {
       let xv0_3: f32 = x[xb + tw + 1];
-      acc0 += w[wb + 3] * xv0_3;
-      acc1 += w[wb + 13] * xv0_3;
-      acc2 += w[wb + 23] * xv0_3;
-      acc3 += w[wb + 33] * xv0_3;
+      acc0_0 += w[wb + 3] * xv0_3;
+      acc1_0 += w[wb + 13] * xv0_3;
+      acc2_0 += w[wb + 23] * xv0_3;
+      acc3_0 += w[wb + 33] * xv0_3;
     }
     if (tw < 62) {
       let xv0_4: f32 = x[xb + tw + 2];
-      acc0 += w[wb + 4] * xv0_4;
-      acc1 += w[wb + 14] * xv0_4;
-      acc2 += w[wb + 24] * xv0_4;
-      acc3 += w[wb + 34] * xv0_4;
+      acc0_0 += w[wb + 4] * xv0_4;
+      acc1_0 += w[wb + 14] * xv0_4;
+      acc2_0 += w[wb + 24] * xv0_4;
+      acc3_0 += w[wb + 34] * xv0_4;
     }
   }
-  y[yrow + tw] = acc0;
-  y[yrow + tw + 64] = acc1;
-  y[yrow + tw + 128] = acc2;
-  y[yrow + tw + 192] = acc3;
+  y[yrow + tw] = acc0_0;
+  y[yrow + tw + 64] = acc1_0;
+  y[yrow + tw + 128] = acc2_0;
+  y[yrow + tw + 192] = acc3_0;
 }

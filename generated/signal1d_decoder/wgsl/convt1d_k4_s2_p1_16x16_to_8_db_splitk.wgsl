@@ -11,7 +11,7 @@
 @group(0) @binding(1) var<storage, read_write> partial: array<f32, 32>;
 @group(0) @binding(2) var<storage, read_write> db: array<f32, 8>;
 
-// dispatch 1 of 2: n=4 x c=8; 1x1x1 workgroups of 32
+// dispatch 1 of 2: q=4 x c=8; 1x1x1 workgroups of 32
 @compute @workgroup_size(32)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 32u + _lid;
@@ -19,18 +19,20 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = _i / 8;
+  let q: i32 = _i / 8;
   let c: i32 = (_i) % 8;
+  let n0: i32 = q;
+  let n: i32 = n0;
   let base: i32 = (n * 8 + c) * 32;
-  // pass 1: one invocation per (sample, channel) sums its 32 values
+  // pass 1: 4 chunks of the reduction (1 of 4 n), each chunk's sums written as partials
   var acc: f32 = 0f;
   for (var p: i32 = 0; p < 32; p++) {
     acc += dy[base + p];
   }
-  partial[n * 8 + c] = acc;
+  partial[q * 8 + c] = acc;
 }
 
-// dispatch 2 of 2: c=8; 1x1x1 workgroups of 8
+// dispatch 2 of 2: j=8; 1x1x1 workgroups of 8
 @compute @workgroup_size(8)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 8u + _lid;
@@ -38,11 +40,11 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let c: i32 = _i;
-  // pass 2: the 4 partials of each channel, summed in order
-  var acc: f32 = 0f;
-  for (var n: i32 = 0; n < 4; n++) {
-    acc += partial[n * 8 + c];
+  let j: i32 = _i;
+  // pass 2: the 4 partials of each db element, summed in order
+  var s: f32 = 0f;
+  for (var q: i32 = 0; q < 4; q++) {
+    s += partial[q * 8 + j];
   }
-  db[c] = acc;
+  db[j] = s;
 }

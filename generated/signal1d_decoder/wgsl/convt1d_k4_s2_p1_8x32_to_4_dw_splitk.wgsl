@@ -12,7 +12,7 @@
 @group(0) @binding(2) var<storage, read_write> partial: array<f32, 256>;
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 128>;
 
-// dispatch 1 of 2: q=2 x co=8 x ci=4; 1x1x1 workgroups of 64
+// dispatch 1 of 2: q=2 x ob=8 x rb=4; 1x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -21,18 +21,20 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let q: i32 = _i / 32;
-  let co: i32 = (_i / 4) % 8;
-  let ci: i32 = (_i) % 4;
+  let ob: i32 = (_i / 4) % 8;
+  let rb: i32 = (_i) % 4;
+  let o0: i32 = ob;
+  let r0: i32 = rb;
   let n0: i32 = q * 2;
-  let pb: i32 = (q * 8 + co) * 16 + ci * 4;
-  // pass 1: 2 chunks of 2 sample(s) x 1 row(s) x 32 columns, one invocation per (chunk, co, ci, kh)
+  // pass 1: 2 chunks of the reduction (2 of 4 n x 1 of 1 oh), each chunk's sums written as partials
   var a0: f32 = 0f;
   var a1: f32 = 0f;
   var a2: f32 = 0f;
   var a3: f32 = 0f;
   for (var nn: i32 = 0; nn < 2; nn++) {
-    let dyrow: i32 = ((n0 + nn) * 8 + co) * 32;
-    let xrow: i32 = ((n0 + nn) * 4 + ci) * 64;
+    let n: i32 = n0 + nn;
+    let dyrow: i32 = (n * 8 + o0) * 32;
+    let xrow: i32 = (n * 4 + r0) * 64;
     for (var ow: i32 = 0; ow < 32; ow++) {
       let d: f32 = x[dyrow + ow];
       if (ow >= 1) {
@@ -45,13 +47,13 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       }
     }
   }
-  partial[pb] = a0;
-  partial[pb + 1] = a1;
-  partial[pb + 2] = a2;
-  partial[pb + 3] = a3;
+  partial[q * 128 + (o0 * 16 + r0 * 4)] = a0;
+  partial[q * 128 + (o0 * 16 + r0 * 4) + 1] = a1;
+  partial[q * 128 + (o0 * 16 + r0 * 4) + 2] = a2;
+  partial[q * 128 + (o0 * 16 + r0 * 4) + 3] = a3;
 }
 
-// dispatch 2 of 2: co=8 x j=16; 2x1x1 workgroups of 64
+// dispatch 2 of 2: j=128; 2x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -59,12 +61,11 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 16;
-  let j: i32 = (_i) % 16;
-  // pass 2: the 2 partials of each weight, summed in order
+  let j: i32 = _i;
+  // pass 2: the 2 partials of each dw element, summed in order
   var s: f32 = 0f;
   for (var q: i32 = 0; q < 2; q++) {
-    s += partial[(q * 8 + co) * 16 + j];
+    s += partial[q * 128 + j];
   }
-  dw[co * 16 + j] = s;
+  dw[j] = s;
 }

@@ -22,33 +22,37 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 32;
   let tw: i32 = (_i) % 32;
-  let xrow: i32 = n * 256;
   let yrow: i32 = n * 256;
+  let xrow: i32 = n * 256;
+  let bv0: f32 = b[0];
+  let bv1: f32 = b[1];
+  let bv2: f32 = b[2];
+  let bv3: f32 = b[3];
   // stride phase (0, 0): 2 of 4 taps
-  var acc0: f32 = b[0];
-  var acc1: f32 = b[1];
-  var acc2: f32 = b[2];
-  var acc3: f32 = b[3];
+  var acc0_0: f32 = bv0;
+  var acc1_0: f32 = bv1;
+  var acc2_0: f32 = bv2;
+  var acc3_0: f32 = bv3;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = xrow + r * 32;
     let wb: i32 = r * 16;
     let xv0_1: f32 = x[xb + tw];
-    acc0 += w[wb + 1] * xv0_1;
-    acc1 += w[wb + 5] * xv0_1;
-    acc2 += w[wb + 9] * xv0_1;
-    acc3 += w[wb + 13] * xv0_1;
+    acc0_0 += w[wb + 1] * xv0_1;
+    acc1_0 += w[wb + 5] * xv0_1;
+    acc2_0 += w[wb + 9] * xv0_1;
+    acc3_0 += w[wb + 13] * xv0_1;
     if (tw >= 1) {
       let xv0_3: f32 = x[xb + tw - 1];
-      acc0 += w[wb + 3] * xv0_3;
-      acc1 += w[wb + 7] * xv0_3;
-      acc2 += w[wb + 11] * xv0_3;
-      acc3 += w[wb + 15] * xv0_3;
+      acc0_0 += w[wb + 3] * xv0_3;
+      acc1_0 += w[wb + 7] * xv0_3;
+      acc2_0 += w[wb + 11] * xv0_3;
+      acc3_0 += w[wb + 15] * xv0_3;
     }
   }
-  y[yrow + tw * 2] = acc0;
-  y[yrow + tw * 2 + 64] = acc1;
-  y[yrow + tw * 2 + 128] = acc2;
-  y[yrow + tw * 2 + 192] = acc3;
+  y[yrow + tw * 2] = acc0_0;
+  y[yrow + tw * 2 + 64] = acc1_0;
+  y[yrow + tw * 2 + 128] = acc2_0;
+  y[yrow + tw * 2 + 192] = acc3_0;
 }
 
 // dispatch 2 of 2: n=4 x tw=32; 2x1x1 workgroups of 64
@@ -61,31 +65,35 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let _i: i32 = i32(_lin);
   let n: i32 = _i / 32;
   let tw: i32 = (_i) % 32;
-  let xrow: i32 = n * 256;
   let yrow: i32 = n * 256;
+  let xrow: i32 = n * 256;
+  let bv0: f32 = b[0];
+  let bv1: f32 = b[1];
+  let bv2: f32 = b[2];
+  let bv3: f32 = b[3];
   // stride phase (0, 1): 2 of 4 taps
-  var acc0: f32 = b[0];
-  var acc1: f32 = b[1];
-  var acc2: f32 = b[2];
-  var acc3: f32 = b[3];
+  var acc0_0: f32 = bv0;
+  var acc1_0: f32 = bv1;
+  var acc2_0: f32 = bv2;
+  var acc3_0: f32 = bv3;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = xrow + r * 32;
     let wb: i32 = r * 16;
     if (tw < 31) {
       let xv0_0: f32 = x[xb + tw + 1];
-      acc0 += w[wb] * xv0_0;
-      acc1 += w[wb + 4] * xv0_0;
-      acc2 += w[wb + 8] * xv0_0;
-      acc3 += w[wb + 12] * xv0_0;
+      acc0_0 += w[wb] * xv0_0;
+      acc1_0 += w[wb + 4] * xv0_0;
+      acc2_0 += w[wb + 8] * xv0_0;
+      acc3_0 += w[wb + 12] * xv0_0;
     }
     let xv0_2: f32 = x[xb + tw];
-    acc0 += w[wb + 2] * xv0_2;
-    acc1 += w[wb + 6] * xv0_2;
-    acc2 += w[wb + 10] * xv0_2;
-    acc3 += w[wb + 14] * xv0_2;
+    acc0_0 += w[wb + 2] * xv0_2;
+    acc1_0 += w[wb + 6] * xv0_2;
+    acc2_0 += w[wb + 10] * xv0_2;
+    acc3_0 += w[wb + 14] * xv0_2;
   }
-  y[yrow + tw * 2 + 1] = acc0;
-  y[yrow + tw * 2 + 65] = acc1;
-  y[yrow + tw * 2 + 129] = acc2;
-  y[yrow + tw * 2 + 193] = acc3;
+  y[yrow + tw * 2 + 1] = acc0_0;
+  y[yrow + tw * 2 + 65] = acc1_0;
+  y[yrow + tw * 2 + 129] = acc2_0;
+  y[yrow + tw * 2 + 193] = acc3_0;
 }

@@ -13,7 +13,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 8>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32, 1>;
 
-// dispatch 1 of 2: q=64 x ci=8; 8x1x1 workgroups of 64
+// dispatch 1 of 2: q=64 x rb=8; 8x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -22,26 +22,27 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let q: i32 = _i / 8;
-  let ci: i32 = (_i) % 8;
+  let rb: i32 = (_i) % 8;
+  let r0: i32 = rb;
   let n0: i32 = q / 32 * 2;
-  let oh0: i32 = q % 32;
-  let pb: i32 = q * 9 + ci;
-  // pass 1: 64 chunks of 2 sample(s) x 1 row(s) x 32 columns, one invocation per (chunk, co, ci, kh)
+  // pass 1: 64 chunks of the reduction (2 of 4 n x 1 of 32 oh), each chunk's sums written as partials
   var a0: f32 = 0f;
   var ab: f32 = 0f;
   for (var nn: i32 = 0; nn < 2; nn++) {
+    let n: i32 = n0 + nn;
+    let oh0: i32 = q % 32;
     let oh: i32 = oh0;
-    let dyrow: i32 = ((n0 + nn) * 32 + oh) * 32;
+    let dyrow: i32 = (n * 32 + oh) * 32;
     let ih: i32 = oh;
-    let xrow: i32 = (((n0 + nn) * 8 + ci) * 32 + ih) * 32;
+    let xrow: i32 = ((n * 8 + r0) * 32 + ih) * 32;
     for (var ow: i32 = 0; ow < 32; ow++) {
       let d: f32 = dy[dyrow + ow];
       ab += d;
       a0 += d * x[xrow + ow];
     }
   }
-  partial[pb] = a0;
-  if (ci == 0) {
+  partial[q * 9 + r0] = a0;
+  if (r0 == 0) {
     partial[q * 9 + 8] = ab;
   }
 }
@@ -55,7 +56,7 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let j: i32 = _i;
-  // pass 2: the 64 partials of each weight and bias, summed in order
+  // pass 2: the 64 partials of each dw and db element, summed in order
   var s: f32 = 0f;
   for (var q: i32 = 0; q < 64; q++) {
     s += partial[q * 9 + j];
@@ -63,6 +64,6 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   if (j < 8) {
     dw[j] = s;
   } else {
-    db[0] = s;
+    db[j - 8] = s;
   }
 }

@@ -23,14 +23,15 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let n: i32 = _i / 1024;
   let th: i32 = (_i / 32) % 32;
   let tw: i32 = (_i) % 32;
-  let xrow: i32 = (n * 256 + th) * 32;
   let yrow: i32 = (n * 32 + th) * 32;
-  var acc0: f32 = b[0];
+  let xrow: i32 = (n * 256 + th) * 32;
+  let bv0: f32 = b[0];
+  var acc0_0: f32 = bv0;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = xrow + r * 1024;
     let wb: i32 = r;
     let xv0_0: f32 = x[xb + tw];
-    acc0 += w[wb] * xv0_0;
+    acc0_0 += w[wb] * xv0_0;
   }
-  y[yrow + tw] = acc0;
+  y[yrow + tw] = acc0_0;
 }

@@ -25,80 +25,84 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let th: i32 = (_i / 8) % 8;
   let tw: i32 = (_i) % 8;
   let o0: i32 = ob * 4;
-  let xrow: i32 = (n * 128 + th) * 8;
-  let wrow: i32 = o0 * 144;
   let yrow: i32 = ((n * 32 + o0) * 8 + th) * 8;
-  var acc0: f32 = b[o0];
-  var acc1: f32 = b[o0 + 1];
-  var acc2: f32 = b[o0 + 2];
-  var acc3: f32 = b[o0 + 3];
+  let xrow: i32 = (n * 128 + th) * 8;
+  let bv0: f32 = b[o0];
+  let bv1: f32 = b[o0 + 1];
+  let bv2: f32 = b[o0 + 2];
+  let bv3: f32 = b[o0 + 3];
+  let wrow: i32 = o0 * 144;
+  var acc0_0: f32 = bv0;
+  var acc1_0: f32 = bv1;
+  var acc2_0: f32 = bv2;
+  var acc3_0: f32 = bv3;
   for (var r: i32 = 0; r < 16; r++) {
     let xb: i32 = xrow + r * 64;
     let wb: i32 = wrow + r * 9;
     if (th >= 1) {
       if (tw >= 1) {
         let xv0_0: f32 = x[xb + tw - 9];
-        acc0 += w[wb] * xv0_0;
-        acc1 += w[wb + 144] * xv0_0;
-        acc2 += w[wb + 288] * xv0_0;
-        acc3 += w[wb + 432] * xv0_0;
+        acc0_0 += w[wb] * xv0_0;
+        acc1_0 += w[wb + 144] * xv0_0;
+        acc2_0 += w[wb + 288] * xv0_0;
+        acc3_0 += w[wb + 432] * xv0_0;
       }
       let xv0_1: f32 = x[xb + tw - 8];
-      acc0 += w[wb + 1] * xv0_1;
-      acc1 += w[wb + 145] * xv0_1;
-      acc2 += w[wb + 289] * xv0_1;
-      acc3 += w[wb + 433] * xv0_1;
+      acc0_0 += w[wb + 1] * xv0_1;
+      acc1_0 += w[wb + 145] * xv0_1;
+      acc2_0 += w[wb + 289] * xv0_1;
+      acc3_0 += w[wb + 433] * xv0_1;
       if (tw < 7) {
         let xv0_2: f32 = x[xb + tw - 7];
-        acc0 += w[wb + 2] * xv0_2;
-        acc1 += w[wb + 146] * xv0_2;
-        acc2 += w[wb + 290] * xv0_2;
-        acc3 += w[wb + 434] * xv0_2;
+        acc0_0 += w[wb + 2] * xv0_2;
+        acc1_0 += w[wb + 146] * xv0_2;
+        acc2_0 += w[wb + 290] * xv0_2;
+        acc3_0 += w[wb + 434] * xv0_2;
       }
     }
     if (tw >= 1) {
       let xv1_0: f32 = x[xb + tw - 1];
-      acc0 += w[wb + 3] * xv1_0;
-      acc1 += w[wb + 147] * xv1_0;
-      acc2 += w[wb + 291] * xv1_0;
-      acc3 += w[wb + 435] * xv1_0;
+      acc0_0 += w[wb + 3] * xv1_0;
+      acc1_0 += w[wb + 147] * xv1_0;
+      acc2_0 += w[wb + 291] * xv1_0;
+      acc3_0 += w[wb + 435] * xv1_0;
     }
     let xv1_1: f32 = x[xb + tw];
-    acc0 += w[wb + 4] * xv1_1;
-    acc1 += w[wb + 148] * xv1_1;
-    acc2 += w[wb + 292] * xv1_1;
-    acc3 += w[wb + 436] * xv1_1;
+    acc0_0 += w[wb + 4] * xv1_1;
+    acc1_0 += w[wb + 148] * xv1_1;
+    acc2_0 += w[wb + 292] * xv1_1;
+    acc3_0 += w[wb + 436] * xv1_1;
     if (tw < 7) {
       let xv1_2: f32 = x[xb + tw + 1];
-      acc0 += w[wb + 5] * xv1_2;
-      acc1 += w[wb + 149] * xv1_2;
-      acc2 += w[wb + 293] * xv1_2;
-      acc3 += w[wb + 437] * xv1_2;
+      acc0_0 += w[wb + 5] * xv1_2;
+      acc1_0 += w[wb + 149] * xv1_2;
+      acc2_0 += w[wb + 293] * xv1_2;
+      acc3_0 += w[wb + 437] * xv1_2;
     }
     if (th < 7) {
       if (tw >= 1) {
         let xv2_0: f32 = x[xb + tw + 7];
-        acc0 += w[wb + 6] * xv2_0;
-        acc1 += w[wb + 150] * xv2_0;
-        acc2 += w[wb + 294] * xv2_0;
-        acc3 += w[wb + 438] * xv2_0;
+        acc0_0 += w[wb + 6] * xv2_0;
+        acc1_0 += w[wb + 150] * xv2_0;
+        acc2_0 += w[wb + 294] * xv2_0;
+        acc3_0 += w[wb + 438] * xv2_0;
       }
       let xv2_1: f32 = x[xb + tw + 8];
-      acc0 += w[wb + 7] * xv2_1;
-      acc1 += w[wb + 151] * xv2_1;
-      acc2 += w[wb + 295] * xv2_1;
-      acc3 += w[wb + 439] * xv2_1;
+      acc0_0 += w[wb + 7] * xv2_1;
+      acc1_0 += w[wb + 151] * xv2_1;
+      acc2_0 += w[wb + 295] * xv2_1;
+      acc3_0 += w[wb + 439] * xv2_1;
       if (tw < 7) {
         let xv2_2: f32 = x[xb + tw + 9];
-        acc0 += w[wb + 8] * xv2_2;
-        acc1 += w[wb + 152] * xv2_2;
-        acc2 += w[wb + 296] * xv2_2;
-        acc3 += w[wb + 440] * xv2_2;
+        acc0_0 += w[wb + 8] * xv2_2;
+        acc1_0 += w[wb + 152] * xv2_2;
+        acc2_0 += w[wb + 296] * xv2_2;
+        acc3_0 += w[wb + 440] * xv2_2;
       }
     }
   }
-  y[yrow + tw] = acc0;
-  y[yrow + tw + 64] = acc1;
-  y[yrow + tw + 128] = acc2;
-  y[yrow + tw + 192] = acc3;
+  y[yrow + tw] = acc0_0;
+  y[yrow + tw + 64] = acc1_0;
+  y[yrow + tw + 128] = acc2_0;
+  y[yrow + tw + 192] = acc3_0;
 }

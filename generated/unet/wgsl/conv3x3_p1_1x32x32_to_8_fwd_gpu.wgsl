@@ -25,76 +25,80 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let th: i32 = (_i / 32) % 32;
   let tw: i32 = (_i) % 32;
   let o0: i32 = ob * 4;
+  let yrow: i32 = ((n * 8 + o0) * 32 + th) * 32;
   let xrow: i32 = (n * 32 + th) * 32;
+  let bv0: f32 = b[o0];
+  let bv1: f32 = b[o0 + 1];
+  let bv2: f32 = b[o0 + 2];
+  let bv3: f32 = b[o0 + 3];
   let wrow: i32 = o0 * 9;
   let xv1_1: f32 = x[xrow + tw];
-  let yrow: i32 = ((n * 8 + o0) * 32 + th) * 32;
-  var acc0: f32 = b[o0];
-  var acc1: f32 = b[o0 + 1];
-  var acc2: f32 = b[o0 + 2];
-  var acc3: f32 = b[o0 + 3];
+  var acc0_0: f32 = bv0;
+  var acc1_0: f32 = bv1;
+  var acc2_0: f32 = bv2;
+  var acc3_0: f32 = bv3;
   if (th >= 1) {
     if (tw >= 1) {
       let xv0_0: f32 = x[xrow + tw - 33];
-      acc0 += w[wrow] * xv0_0;
-      acc1 += w[wrow + 9] * xv0_0;
-      acc2 += w[wrow + 18] * xv0_0;
-      acc3 += w[wrow + 27] * xv0_0;
+      acc0_0 += w[wrow] * xv0_0;
+      acc1_0 += w[wrow + 9] * xv0_0;
+      acc2_0 += w[wrow + 18] * xv0_0;
+      acc3_0 += w[wrow + 27] * xv0_0;
     }
     let xv0_1: f32 = x[xrow + tw - 32];
-    acc0 += w[wrow + 1] * xv0_1;
-    acc1 += w[wrow + 10] * xv0_1;
-    acc2 += w[wrow + 19] * xv0_1;
-    acc3 += w[wrow + 28] * xv0_1;
+    acc0_0 += w[wrow + 1] * xv0_1;
+    acc1_0 += w[wrow + 10] * xv0_1;
+    acc2_0 += w[wrow + 19] * xv0_1;
+    acc3_0 += w[wrow + 28] * xv0_1;
     if (tw < 31) {
       let xv0_2: f32 = x[xrow + tw - 31];
-      acc0 += w[wrow + 2] * xv0_2;
-      acc1 += w[wrow + 11] * xv0_2;
-      acc2 += w[wrow + 20] * xv0_2;
-      acc3 += w[wrow + 29] * xv0_2;
+      acc0_0 += w[wrow + 2] * xv0_2;
+      acc1_0 += w[wrow + 11] * xv0_2;
+      acc2_0 += w[wrow + 20] * xv0_2;
+      acc3_0 += w[wrow + 29] * xv0_2;
     }
   }
   if (tw >= 1) {
     let xv1_0: f32 = x[xrow + tw - 1];
-    acc0 += w[wrow + 3] * xv1_0;
-    acc1 += w[wrow + 12] * xv1_0;
-    acc2 += w[wrow + 21] * xv1_0;
-    acc3 += w[wrow + 30] * xv1_0;
+    acc0_0 += w[wrow + 3] * xv1_0;
+    acc1_0 += w[wrow + 12] * xv1_0;
+    acc2_0 += w[wrow + 21] * xv1_0;
+    acc3_0 += w[wrow + 30] * xv1_0;
   }
-  acc0 += w[wrow + 4] * xv1_1;
-  acc1 += w[wrow + 13] * xv1_1;
-  acc2 += w[wrow + 22] * xv1_1;
-  acc3 += w[wrow + 31] * xv1_1;
+  acc0_0 += w[wrow + 4] * xv1_1;
+  acc1_0 += w[wrow + 13] * xv1_1;
+  acc2_0 += w[wrow + 22] * xv1_1;
+  acc3_0 += w[wrow + 31] * xv1_1;
   if (tw < 31) {
     let xv1_2: f32 = x[xrow + tw + 1];
-    acc0 += w[wrow + 5] * xv1_2;
-    acc1 += w[wrow + 14] * xv1_2;
-    acc2 += w[wrow + 23] * xv1_2;
-    acc3 += w[wrow + 32] * xv1_2;
+    acc0_0 += w[wrow + 5] * xv1_2;
+    acc1_0 += w[wrow + 14] * xv1_2;
+    acc2_0 += w[wrow + 23] * xv1_2;
+    acc3_0 += w[wrow + 32] * xv1_2;
   }
   if (th < 31) {
     if (tw >= 1) {
       let xv2_0: f32 = x[xrow + tw + 31];
-      acc0 += w[wrow + 6] * xv2_0;
-      acc1 += w[wrow + 15] * xv2_0;
-      acc2 += w[wrow + 24] * xv2_0;
-      acc3 += w[wrow + 33] * xv2_0;
+      acc0_0 += w[wrow + 6] * xv2_0;
+      acc1_0 += w[wrow + 15] * xv2_0;
+      acc2_0 += w[wrow + 24] * xv2_0;
+      acc3_0 += w[wrow + 33] * xv2_0;
     }
     let xv2_1: f32 = x[xrow + tw + 32];
-    acc0 += w[wrow + 7] * xv2_1;
-    acc1 += w[wrow + 16] * xv2_1;
-    acc2 += w[wrow + 25] * xv2_1;
-    acc3 += w[wrow + 34] * xv2_1;
+    acc0_0 += w[wrow + 7] * xv2_1;
+    acc1_0 += w[wrow + 16] * xv2_1;
+    acc2_0 += w[wrow + 25] * xv2_1;
+    acc3_0 += w[wrow + 34] * xv2_1;
     if (tw < 31) {
       let xv2_2: f32 = x[xrow + tw + 33];
-      acc0 += w[wrow + 8] * xv2_2;
-      acc1 += w[wrow + 17] * xv2_2;
-      acc2 += w[wrow + 26] * xv2_2;
-      acc3 += w[wrow + 35] * xv2_2;
+      acc0_0 += w[wrow + 8] * xv2_2;
+      acc1_0 += w[wrow + 17] * xv2_2;
+      acc2_0 += w[wrow + 26] * xv2_2;
+      acc3_0 += w[wrow + 35] * xv2_2;
     }
   }
-  y[yrow + tw] = acc0;
-  y[yrow + tw + 1024] = acc1;
-  y[yrow + tw + 2048] = acc2;
-  y[yrow + tw + 3072] = acc3;
+  y[yrow + tw] = acc0_0;
+  y[yrow + tw + 1024] = acc1_0;
+  y[yrow + tw + 2048] = acc2_0;
+  y[yrow + tw + 3072] = acc3_0;
 }

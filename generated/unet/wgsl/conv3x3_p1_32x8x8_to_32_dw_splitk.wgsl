@@ -13,7 +13,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 9216>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32, 32>;
 
-// dispatch 1 of 2: q=4 x co=32 x ci=32 x kh=3; 192x1x1 workgroups of 64
+// dispatch 1 of 2: q=4 x ob=32 x rb=32 x kh=3; 192x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -22,24 +22,26 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let q: i32 = _i / 3072;
-  let co: i32 = (_i / 96) % 32;
-  let ci: i32 = (_i / 3) % 32;
+  let ob: i32 = (_i / 96) % 32;
+  let rb: i32 = (_i / 3) % 32;
   let kh: i32 = (_i) % 3;
+  let o0: i32 = ob;
+  let r0: i32 = rb;
   let n0: i32 = q / 4 * 4;
-  let oh0: i32 = q % 4 * 2;
-  let pb: i32 = (q * 32 + co) * 289 + (ci * 9 + kh * 3);
-  // pass 1: 4 chunks of 4 sample(s) x 2 row(s) x 8 columns, one invocation per (chunk, co, ci, kh)
+  // pass 1: 4 chunks of the reduction (4 of 4 n x 2 of 8 oh), each chunk's sums written as partials
   var a0: f32 = 0f;
   var a1: f32 = 0f;
   var a2: f32 = 0f;
   var ab: f32 = 0f;
   for (var nn: i32 = 0; nn < 4; nn++) {
+    let n: i32 = n0 + nn;
+    let oh0: i32 = q % 4 * 2;
     for (var ohh: i32 = 0; ohh < 2; ohh++) {
       let oh: i32 = oh0 + ohh;
-      let dyrow: i32 = (((n0 + nn) * 32 + co) * 8 + oh) * 8;
+      let dyrow: i32 = ((n * 32 + o0) * 8 + oh) * 8;
       let ih: i32 = oh + kh - 1;
       let inside: bool = ih >= 0 && ih < 8;
-      let xrow: i32 = (((n0 + nn) * 32 + ci) * 8 + ih) * 8;
+      let xrow: i32 = ((n * 32 + r0) * 8 + ih) * 8;
       for (var ow: i32 = 0; ow < 8; ow++) {
         let d: f32 = dy[dyrow + ow];
         ab += d;
@@ -55,15 +57,15 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       }
     }
   }
-  partial[pb] = a0;
-  partial[pb + 1] = a1;
-  partial[pb + 2] = a2;
-  if (ci == 0 && kh == 0) {
-    partial[(q * 32 + co) * 289 + 288] = ab;
+  partial[q * 9248 + (o0 * 288 + (r0 * 9 + kh * 3))] = a0;
+  partial[q * 9248 + (o0 * 288 + (r0 * 9 + kh * 3)) + 1] = a1;
+  partial[q * 9248 + (o0 * 288 + (r0 * 9 + kh * 3)) + 2] = a2;
+  if (r0 == 0 && kh == 0) {
+    partial[q * 9248 + o0 + 9216] = ab;
   }
 }
 
-// dispatch 2 of 2: co=32 x j=289; 145x1x1 workgroups of 64
+// dispatch 2 of 2: j=9248; 145x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -71,16 +73,15 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 289;
-  let j: i32 = (_i) % 289;
-  // pass 2: the 4 partials of each weight and bias, summed in order
+  let j: i32 = _i;
+  // pass 2: the 4 partials of each dw and db element, summed in order
   var s: f32 = 0f;
   for (var q: i32 = 0; q < 4; q++) {
-    s += partial[(q * 32 + co) * 289 + j];
+    s += partial[q * 9248 + j];
   }
-  if (j < 288) {
-    dw[co * 288 + j] = s;
+  if (j < 9216) {
+    dw[j] = s;
   } else {
-    db[co] = s;
+    db[j - 9216] = s;
   }
 }

@@ -25,80 +25,84 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let th: i32 = (_i / 16) % 16;
   let tw: i32 = (_i) % 16;
   let o0: i32 = ob * 4;
-  let xrow: i32 = (n * 128 + th) * 16;
-  let wrow: i32 = o0 * 72;
   let yrow: i32 = ((n * 16 + o0) * 16 + th) * 16;
-  var acc0: f32 = b[o0];
-  var acc1: f32 = b[o0 + 1];
-  var acc2: f32 = b[o0 + 2];
-  var acc3: f32 = b[o0 + 3];
+  let xrow: i32 = (n * 128 + th) * 16;
+  let bv0: f32 = b[o0];
+  let bv1: f32 = b[o0 + 1];
+  let bv2: f32 = b[o0 + 2];
+  let bv3: f32 = b[o0 + 3];
+  let wrow: i32 = o0 * 72;
+  var acc0_0: f32 = bv0;
+  var acc1_0: f32 = bv1;
+  var acc2_0: f32 = bv2;
+  var acc3_0: f32 = bv3;
   for (var r: i32 = 0; r < 8; r++) {
     let xb: i32 = xrow + r * 256;
     let wb: i32 = wrow + r * 9;
     if (th >= 1) {
       if (tw >= 1) {
         let xv0_0: f32 = x[xb + tw - 17];
-        acc0 += w[wb] * xv0_0;
-        acc1 += w[wb + 72] * xv0_0;
-        acc2 += w[wb + 144] * xv0_0;
-        acc3 += w[wb + 216] * xv0_0;
+        acc0_0 += w[wb] * xv0_0;
+        acc1_0 += w[wb + 72] * xv0_0;
+        acc2_0 += w[wb + 144] * xv0_0;
+        acc3_0 += w[wb + 216] * xv0_0;
       }
       let xv0_1: f32 = x[xb + tw - 16];
-      acc0 += w[wb + 1] * xv0_1;
-      acc1 += w[wb + 73] * xv0_1;
-      acc2 += w[wb + 145] * xv0_1;
-      acc3 += w[wb + 217] * xv0_1;
+      acc0_0 += w[wb + 1] * xv0_1;
+      acc1_0 += w[wb + 73] * xv0_1;
+      acc2_0 += w[wb + 145] * xv0_1;
+      acc3_0 += w[wb + 217] * xv0_1;
       if (tw < 15) {
         let xv0_2: f32 = x[xb + tw - 15];
-        acc0 += w[wb + 2] * xv0_2;
-        acc1 += w[wb + 74] * xv0_2;
-        acc2 += w[wb + 146] * xv0_2;
-        acc3 += w[wb + 218] * xv0_2;
+        acc0_0 += w[wb + 2] * xv0_2;
+        acc1_0 += w[wb + 74] * xv0_2;
+        acc2_0 += w[wb + 146] * xv0_2;
+        acc3_0 += w[wb + 218] * xv0_2;
       }
     }
     if (tw >= 1) {
       let xv1_0: f32 = x[xb + tw - 1];
-      acc0 += w[wb + 3] * xv1_0;
-      acc1 += w[wb + 75] * xv1_0;
-      acc2 += w[wb + 147] * xv1_0;
-      acc3 += w[wb + 219] * xv1_0;
+      acc0_0 += w[wb + 3] * xv1_0;
+      acc1_0 += w[wb + 75] * xv1_0;
+      acc2_0 += w[wb + 147] * xv1_0;
+      acc3_0 += w[wb + 219] * xv1_0;
     }
     let xv1_1: f32 = x[xb + tw];
-    acc0 += w[wb + 4] * xv1_1;
-    acc1 += w[wb + 76] * xv1_1;
-    acc2 += w[wb + 148] * xv1_1;
-    acc3 += w[wb + 220] * xv1_1;
+    acc0_0 += w[wb + 4] * xv1_1;
+    acc1_0 += w[wb + 76] * xv1_1;
+    acc2_0 += w[wb + 148] * xv1_1;
+    acc3_0 += w[wb + 220] * xv1_1;
     if (tw < 15) {
       let xv1_2: f32 = x[xb + tw + 1];
-      acc0 += w[wb + 5] * xv1_2;
-      acc1 += w[wb + 77] * xv1_2;
-      acc2 += w[wb + 149] * xv1_2;
-      acc3 += w[wb + 221] * xv1_2;
+      acc0_0 += w[wb + 5] * xv1_2;
+      acc1_0 += w[wb + 77] * xv1_2;
+      acc2_0 += w[wb + 149] * xv1_2;
+      acc3_0 += w[wb + 221] * xv1_2;
     }
     if (th < 15) {
       if (tw >= 1) {
         let xv2_0: f32 = x[xb + tw + 15];
-        acc0 += w[wb + 6] * xv2_0;
-        acc1 += w[wb + 78] * xv2_0;
-        acc2 += w[wb + 150] * xv2_0;
-        acc3 += w[wb + 222] * xv2_0;
+        acc0_0 += w[wb + 6] * xv2_0;
+        acc1_0 += w[wb + 78] * xv2_0;
+        acc2_0 += w[wb + 150] * xv2_0;
+        acc3_0 += w[wb + 222] * xv2_0;
       }
       let xv2_1: f32 = x[xb + tw + 16];
-      acc0 += w[wb + 7] * xv2_1;
-      acc1 += w[wb + 79] * xv2_1;
-      acc2 += w[wb + 151] * xv2_1;
-      acc3 += w[wb + 223] * xv2_1;
+      acc0_0 += w[wb + 7] * xv2_1;
+      acc1_0 += w[wb + 79] * xv2_1;
+      acc2_0 += w[wb + 151] * xv2_1;
+      acc3_0 += w[wb + 223] * xv2_1;
       if (tw < 15) {
         let xv2_2: f32 = x[xb + tw + 17];
-        acc0 += w[wb + 8] * xv2_2;
-        acc1 += w[wb + 80] * xv2_2;
-        acc2 += w[wb + 152] * xv2_2;
-        acc3 += w[wb + 224] * xv2_2;
+        acc0_0 += w[wb + 8] * xv2_2;
+        acc1_0 += w[wb + 80] * xv2_2;
+        acc2_0 += w[wb + 152] * xv2_2;
+        acc3_0 += w[wb + 224] * xv2_2;
       }
     }
   }
-  y[yrow + tw] = acc0;
-  y[yrow + tw + 256] = acc1;
-  y[yrow + tw + 512] = acc2;
-  y[yrow + tw + 768] = acc3;
+  y[yrow + tw] = acc0_0;
+  y[yrow + tw + 256] = acc1_0;
+  y[yrow + tw + 512] = acc2_0;
+  y[yrow + tw + 768] = acc3_0;
 }

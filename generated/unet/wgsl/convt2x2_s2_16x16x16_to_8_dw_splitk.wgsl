@@ -12,7 +12,7 @@
 @group(0) @binding(2) var<storage, read_write> partial: array<f32, 8192>;
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 512>;
 
-// dispatch 1 of 2: q=16 x co=16 x ci=8 x kh=2; 64x1x1 workgroups of 64
+// dispatch 1 of 2: q=16 x ob=16 x rb=8 x kh=2; 64x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -21,31 +21,33 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let q: i32 = _i / 256;
-  let co: i32 = (_i / 16) % 16;
-  let ci: i32 = (_i / 2) % 8;
+  let ob: i32 = (_i / 16) % 16;
+  let rb: i32 = (_i / 2) % 8;
   let kh: i32 = (_i) % 2;
+  let o0: i32 = ob;
+  let r0: i32 = rb;
   let n0: i32 = q / 16 * 4;
-  let oh0: i32 = q % 16;
-  let pb: i32 = (q * 16 + co) * 32 + (ci * 4 + kh * 2);
-  // pass 1: 16 chunks of 4 sample(s) x 1 row(s) x 16 columns, one invocation per (chunk, co, ci, kh)
+  // pass 1: 16 chunks of the reduction (4 of 4 n x 1 of 16 oh), each chunk's sums written as partials
   var a0: f32 = 0f;
   var a1: f32 = 0f;
   for (var nn: i32 = 0; nn < 4; nn++) {
+    let n: i32 = n0 + nn;
+    let oh0: i32 = q % 16;
     let oh: i32 = oh0;
-    let dyrow: i32 = (((n0 + nn) * 16 + co) * 16 + oh) * 16;
+    let dyrow: i32 = ((n * 16 + o0) * 16 + oh) * 16;
     let ih: i32 = oh * 2 + kh;
-    let xrow: i32 = (((n0 + nn) * 8 + ci) * 32 + ih) * 32;
+    let xrow: i32 = ((n * 8 + r0) * 32 + ih) * 32;
     for (var ow: i32 = 0; ow < 16; ow++) {
       let d: f32 = x[dyrow + ow];
       a0 += d * dy[xrow + ow * 2];
       a1 += d * dy[xrow + ow * 2 + 1];
     }
   }
-  partial[pb] = a0;
-  partial[pb + 1] = a1;
+  partial[q * 512 + (o0 * 32 + (r0 * 4 + kh * 2))] = a0;
+  partial[q * 512 + (o0 * 32 + (r0 * 4 + kh * 2)) + 1] = a1;
 }
 
-// dispatch 2 of 2: co=16 x j=32; 8x1x1 workgroups of 64
+// dispatch 2 of 2: j=512; 8x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -53,12 +55,11 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 32;
-  let j: i32 = (_i) % 32;
-  // pass 2: the 16 partials of each weight, summed in order
+  let j: i32 = _i;
+  // pass 2: the 16 partials of each dw element, summed in order
   var s: f32 = 0f;
   for (var q: i32 = 0; q < 16; q++) {
-    s += partial[(q * 16 + co) * 32 + j];
+    s += partial[q * 512 + j];
   }
-  dw[co * 32 + j] = s;
+  dw[j] = s;
 }

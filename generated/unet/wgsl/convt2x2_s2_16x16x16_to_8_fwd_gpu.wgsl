@@ -25,27 +25,31 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let th: i32 = (_i / 16) % 16;
   let tw: i32 = (_i) % 16;
   let o0: i32 = ob * 4;
-  let xrow: i32 = (n * 256 + th) * 16;
-  let wrow: i32 = o0 * 4;
   let yrow: i32 = ((n * 8 + o0) * 32 + th * 2) * 32;
+  let xrow: i32 = (n * 256 + th) * 16;
+  let bv0: f32 = b[o0];
+  let bv1: f32 = b[o0 + 1];
+  let bv2: f32 = b[o0 + 2];
+  let bv3: f32 = b[o0 + 3];
+  let wrow: i32 = o0 * 4;
   // stride phase (0, 0): 1 of 4 taps
-  var acc0: f32 = b[o0];
-  var acc1: f32 = b[o0 + 1];
-  var acc2: f32 = b[o0 + 2];
-  var acc3: f32 = b[o0 + 3];
+  var acc0_0: f32 = bv0;
+  var acc1_0: f32 = bv1;
+  var acc2_0: f32 = bv2;
+  var acc3_0: f32 = bv3;
   for (var r: i32 = 0; r < 16; r++) {
     let xb: i32 = xrow + r * 256;
     let wb: i32 = wrow + r * 32;
     let xv0_0: f32 = x[xb + tw];
-    acc0 += w[wb] * xv0_0;
-    acc1 += w[wb + 4] * xv0_0;
-    acc2 += w[wb + 8] * xv0_0;
-    acc3 += w[wb + 12] * xv0_0;
+    acc0_0 += w[wb] * xv0_0;
+    acc1_0 += w[wb + 4] * xv0_0;
+    acc2_0 += w[wb + 8] * xv0_0;
+    acc3_0 += w[wb + 12] * xv0_0;
   }
-  y[yrow + tw * 2] = acc0;
-  y[yrow + tw * 2 + 1024] = acc1;
-  y[yrow + tw * 2 + 2048] = acc2;
-  y[yrow + tw * 2 + 3072] = acc3;
+  y[yrow + tw * 2] = acc0_0;
+  y[yrow + tw * 2 + 1024] = acc1_0;
+  y[yrow + tw * 2 + 2048] = acc2_0;
+  y[yrow + tw * 2 + 3072] = acc3_0;
 }
 
 // dispatch 2 of 4: n=4 x ob=2 x th=16 x tw=16; 32x1x1 workgroups of 64
@@ -61,27 +65,31 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let th: i32 = (_i / 16) % 16;
   let tw: i32 = (_i) % 16;
   let o0: i32 = ob * 4;
-  let xrow: i32 = (n * 256 + th) * 16;
-  let wrow: i32 = o0 * 4;
   let yrow: i32 = ((n * 8 + o0) * 32 + th * 2) * 32;
+  let xrow: i32 = (n * 256 + th) * 16;
+  let bv0: f32 = b[o0];
+  let bv1: f32 = b[o0 + 1];
+  let bv2: f32 = b[o0 + 2];
+  let bv3: f32 = b[o0 + 3];
+  let wrow: i32 = o0 * 4;
   // stride phase (0, 1): 1 of 4 taps
-  var acc0: f32 = b[o0];
-  var acc1: f32 = b[o0 + 1];
-  var acc2: f32 = b[o0 + 2];
-  var acc3: f32 = b[o0 + 3];
+  var acc0_0: f32 = bv0;
+  var acc1_0: f32 = bv1;
+  var acc2_0: f32 = bv2;
+  var acc3_0: f32 = bv3;
   for (var r: i32 = 0; r < 16; r++) {
     let xb: i32 = xrow + r * 256;
     let wb: i32 = wrow + r * 32;
     let xv0_1: f32 = x[xb + tw];
-    acc0 += w[wb + 1] * xv0_1;
-    acc1 += w[wb + 5] * xv0_1;
-    acc2 += w[wb + 9] * xv0_1;
-    acc3 += w[wb + 13] * xv0_1;
+    acc0_0 += w[wb + 1] * xv0_1;
+    acc1_0 += w[wb + 5] * xv0_1;
+    acc2_0 += w[wb + 9] * xv0_1;
+    acc3_0 += w[wb + 13] * xv0_1;
   }
-  y[yrow + tw * 2 + 1] = acc0;
-  y[yrow + tw * 2 + 1025] = acc1;
-  y[yrow + tw * 2 + 2049] = acc2;
-  y[yrow + tw * 2 + 3073] = acc3;
+  y[yrow + tw * 2 + 1] = acc0_0;
+  y[yrow + tw * 2 + 1025] = acc1_0;
+  y[yrow + tw * 2 + 2049] = acc2_0;
+  y[yrow + tw * 2 + 3073] = acc3_0;
 }
 
 // dispatch 3 of 4: n=4 x ob=2 x th=16 x tw=16; 32x1x1 workgroups of 64
@@ -97,27 +105,31 @@ fn main_2(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let th: i32 = (_i / 16) % 16;
   let tw: i32 = (_i) % 16;
   let o0: i32 = ob * 4;
-  let xrow: i32 = (n * 256 + th) * 16;
-  let wrow: i32 = o0 * 4;
   let yrow: i32 = ((n * 8 + o0) * 32 + th * 2) * 32 + 32;
+  let xrow: i32 = (n * 256 + th) * 16;
+  let bv0: f32 = b[o0];
+  let bv1: f32 = b[o0 + 1];
+  let bv2: f32 = b[o0 + 2];
+  let bv3: f32 = b[o0 + 3];
+  let wrow: i32 = o0 * 4;
   // stride phase (1, 0): 1 of 4 taps
-  var acc0: f32 = b[o0];
-  var acc1: f32 = b[o0 + 1];
-  var acc2: f32 = b[o0 + 2];
-  var acc3: f32 = b[o0 + 3];
+  var acc0_0: f32 = bv0;
+  var acc1_0: f32 = bv1;
+  var acc2_0: f32 = bv2;
+  var acc3_0: f32 = bv3;
   for (var r: i32 = 0; r < 16; r++) {
     let xb: i32 = xrow + r * 256;
     let wb: i32 = wrow + r * 32;
     let xv1_0: f32 = x[xb + tw];
-    acc0 += w[wb + 2] * xv1_0;
-    acc1 += w[wb + 6] * xv1_0;
-    acc2 += w[wb + 10] * xv1_0;
-    acc3 += w[wb + 14] * xv1_0;
+    acc0_0 += w[wb + 2] * xv1_0;
+    acc1_0 += w[wb + 6] * xv1_0;
+    acc2_0 += w[wb + 10] * xv1_0;
+    acc3_0 += w[wb + 14] * xv1_0;
   }
-  y[yrow + tw * 2] = acc0;
-  y[yrow + tw * 2 + 1024] = acc1;
-  y[yrow + tw * 2 + 2048] = acc2;
-  y[yrow + tw * 2 + 3072] = acc3;
+  y[yrow + tw * 2] = acc0_0;
+  y[yrow + tw * 2 + 1024] = acc1_0;
+  y[yrow + tw * 2 + 2048] = acc2_0;
+  y[yrow + tw * 2 + 3072] = acc3_0;
 }
 
 // dispatch 4 of 4: n=4 x ob=2 x th=16 x tw=16; 32x1x1 workgroups of 64
@@ -133,25 +145,29 @@ fn main_3(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   let th: i32 = (_i / 16) % 16;
   let tw: i32 = (_i) % 16;
   let o0: i32 = ob * 4;
-  let xrow: i32 = (n * 256 + th) * 16;
-  let wrow: i32 = o0 * 4;
   let yrow: i32 = ((n * 8 + o0) * 32 + th * 2) * 32 + 32;
+  let xrow: i32 = (n * 256 + th) * 16;
+  let bv0: f32 = b[o0];
+  let bv1: f32 = b[o0 + 1];
+  let bv2: f32 = b[o0 + 2];
+  let bv3: f32 = b[o0 + 3];
+  let wrow: i32 = o0 * 4;
   // stride phase (1, 1): 1 of 4 taps
-  var acc0: f32 = b[o0];
-  var acc1: f32 = b[o0 + 1];
-  var acc2: f32 = b[o0 + 2];
-  var acc3: f32 = b[o0 + 3];
+  var acc0_0: f32 = bv0;
+  var acc1_0: f32 = bv1;
+  var acc2_0: f32 = bv2;
+  var acc3_0: f32 = bv3;
   for (var r: i32 = 0; r < 16; r++) {
     let xb: i32 = xrow + r * 256;
     let wb: i32 = wrow + r * 32;
     let xv1_1: f32 = x[xb + tw];
-    acc0 += w[wb + 3] * xv1_1;
-    acc1 += w[wb + 7] * xv1_1;
-    acc2 += w[wb + 11] * xv1_1;
-    acc3 += w[wb + 15] * xv1_1;
+    acc0_0 += w[wb + 3] * xv1_1;
+    acc1_0 += w[wb + 7] * xv1_1;
+    acc2_0 += w[wb + 11] * xv1_1;
+    acc3_0 += w[wb + 15] * xv1_1;
   }
-  y[yrow + tw * 2 + 1] = acc0;
-  y[yrow + tw * 2 + 1025] = acc1;
-  y[yrow + tw * 2 + 2049] = acc2;
-  y[yrow + tw * 2 + 3073] = acc3;
+  y[yrow + tw * 2 + 1] = acc0_0;
+  y[yrow + tw * 2 + 1025] = acc1_0;
+  y[yrow + tw * 2 + 2049] = acc2_0;
+  y[yrow + tw * 2 + 3073] = acc3_0;
 }

@@ -11,7 +11,7 @@
 @group(0) @binding(1) var<storage, read_write> partial: array<f32, 64>;
 @group(0) @binding(2) var<storage, read_write> db: array<f32, 16>;
 
-// dispatch 1 of 2: n=4 x c=16; 1x1x1 workgroups of 64
+// dispatch 1 of 2: q=4 x c=16; 1x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -19,18 +19,20 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let n: i32 = _i / 16;
+  let q: i32 = _i / 16;
   let c: i32 = (_i) % 16;
+  let n0: i32 = q;
+  let n: i32 = n0;
   let base: i32 = (n * 16 + c) * 256;
-  // pass 1: one invocation per (sample, channel) sums its 256 values
+  // pass 1: 4 chunks of the reduction (1 of 4 n), each chunk's sums written as partials
   var acc: f32 = 0f;
   for (var p: i32 = 0; p < 256; p++) {
     acc += dy[base + p];
   }
-  partial[n * 16 + c] = acc;
+  partial[q * 16 + c] = acc;
 }
 
-// dispatch 2 of 2: c=16; 1x1x1 workgroups of 16
+// dispatch 2 of 2: j=16; 1x1x1 workgroups of 16
 @compute @workgroup_size(16)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 16u + _lid;
@@ -38,11 +40,11 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let c: i32 = _i;
-  // pass 2: the 4 partials of each channel, summed in order
-  var acc: f32 = 0f;
-  for (var n: i32 = 0; n < 4; n++) {
-    acc += partial[n * 16 + c];
+  let j: i32 = _i;
+  // pass 2: the 4 partials of each db element, summed in order
+  var s: f32 = 0f;
+  for (var q: i32 = 0; q < 4; q++) {
+    s += partial[q * 16 + j];
   }
-  db[c] = acc;
+  db[j] = s;
 }

@@ -12,7 +12,7 @@
 @group(0) @binding(2) var<storage, read_write> partial: array<f32, 8192>;
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 2048>;
 
-// dispatch 1 of 2: q=4 x co=32 x ci=16 x kh=2; 64x1x1 workgroups of 64
+// dispatch 1 of 2: q=4 x ob=32 x rb=16 x kh=2; 64x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -21,21 +21,23 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let q: i32 = _i / 1024;
-  let co: i32 = (_i / 32) % 32;
-  let ci: i32 = (_i / 2) % 16;
+  let ob: i32 = (_i / 32) % 32;
+  let rb: i32 = (_i / 2) % 16;
   let kh: i32 = (_i) % 2;
+  let o0: i32 = ob;
+  let r0: i32 = rb;
   let n0: i32 = q / 4 * 4;
-  let oh0: i32 = q % 4 * 2;
-  let pb: i32 = (q * 32 + co) * 64 + (ci * 4 + kh * 2);
-  // pass 1: 4 chunks of 4 sample(s) x 2 row(s) x 8 columns, one invocation per (chunk, co, ci, kh)
+  // pass 1: 4 chunks of the reduction (4 of 4 n x 2 of 8 oh), each chunk's sums written as partials
   var a0: f32 = 0f;
   var a1: f32 = 0f;
   for (var nn: i32 = 0; nn < 4; nn++) {
+    let n: i32 = n0 + nn;
+    let oh0: i32 = q % 4 * 2;
     for (var ohh: i32 = 0; ohh < 2; ohh++) {
       let oh: i32 = oh0 + ohh;
-      let dyrow: i32 = (((n0 + nn) * 32 + co) * 8 + oh) * 8;
+      let dyrow: i32 = ((n * 32 + o0) * 8 + oh) * 8;
       let ih: i32 = oh * 2 + kh;
-      let xrow: i32 = (((n0 + nn) * 16 + ci) * 16 + ih) * 16;
+      let xrow: i32 = ((n * 16 + r0) * 16 + ih) * 16;
       for (var ow: i32 = 0; ow < 8; ow++) {
         let d: f32 = x[dyrow + ow];
         a0 += d * dy[xrow + ow * 2];
@@ -43,11 +45,11 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       }
     }
   }
-  partial[pb] = a0;
-  partial[pb + 1] = a1;
+  partial[q * 2048 + (o0 * 64 + (r0 * 4 + kh * 2))] = a0;
+  partial[q * 2048 + (o0 * 64 + (r0 * 4 + kh * 2)) + 1] = a1;
 }
 
-// dispatch 2 of 2: co=32 x j=64; 32x1x1 workgroups of 64
+// dispatch 2 of 2: j=2048; 32x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -55,12 +57,11 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 64;
-  let j: i32 = (_i) % 64;
-  // pass 2: the 4 partials of each weight, summed in order
+  let j: i32 = _i;
+  // pass 2: the 4 partials of each dw element, summed in order
   var s: f32 = 0f;
   for (var q: i32 = 0; q < 4; q++) {
-    s += partial[(q * 32 + co) * 64 + j];
+    s += partial[q * 2048 + j];
   }
-  dw[co * 64 + j] = s;
+  dw[j] = s;
 }

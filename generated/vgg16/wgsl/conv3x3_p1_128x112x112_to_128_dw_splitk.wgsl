@@ -13,7 +13,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 147456>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32, 128>;
 
-// dispatch 1 of 2: co=128 x ci=128 x kh=3; 768x1x1 workgroups of 64
+// dispatch 1 of 2: ob=128 x rb=128 x kh=3; 768x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -21,21 +21,22 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 384;
-  let ci: i32 = (_i / 3) % 128;
+  let ob: i32 = _i / 384;
+  let rb: i32 = (_i / 3) % 128;
   let kh: i32 = (_i) % 3;
-  let pb: i32 = co * 1153 + (ci * 9 + kh * 3);
-  // pass 1: 1 chunks of 1 sample(s) x 112 row(s) x 112 columns, one invocation per (chunk, co, ci, kh)
+  let o0: i32 = ob;
+  let r0: i32 = rb;
+  // pass 1: 1 chunks of the reduction (1 of 1 n x 112 of 112 oh), each chunk's sums written as partials
   var a0: f32 = 0f;
   var a1: f32 = 0f;
   var a2: f32 = 0f;
   var ab: f32 = 0f;
   for (var ohh: i32 = 0; ohh < 112; ohh++) {
     let oh: i32 = ohh;
-    let dyrow: i32 = (co * 112 + oh) * 112;
+    let dyrow: i32 = (o0 * 112 + oh) * 112;
     let ih: i32 = oh + kh - 1;
     let inside: bool = ih >= 0 && ih < 112;
-    let xrow: i32 = (ci * 112 + ih) * 112;
+    let xrow: i32 = (r0 * 112 + ih) * 112;
     for (var ow: i32 = 0; ow < 112; ow++) {
       let d: f32 = dy[dyrow + ow];
       ab += d;
@@ -50,15 +51,15 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       }
     }
   }
-  partial[pb] = a0;
-  partial[pb + 1] = a1;
-  partial[pb + 2] = a2;
-  if (ci == 0 && kh == 0) {
-    partial[co * 1153 + 1152] = ab;
+  partial[o0 * 1152 + (r0 * 9 + kh * 3)] = a0;
+  partial[o0 * 1152 + (r0 * 9 + kh * 3) + 1] = a1;
+  partial[o0 * 1152 + (r0 * 9 + kh * 3) + 2] = a2;
+  if (r0 == 0 && kh == 0) {
+    partial[o0 + 147456] = ab;
   }
 }
 
-// dispatch 2 of 2: co=128 x j=1153; 2306x1x1 workgroups of 64
+// dispatch 2 of 2: j=147584; 2306x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -66,14 +67,13 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 1153;
-  let j: i32 = (_i) % 1153;
-  // pass 2: the 1 partials of each weight and bias, summed in order
+  let j: i32 = _i;
+  // pass 2: the 1 partials of each dw and db element, summed in order
   var s: f32 = 0f;
-  s += partial[co * 1153 + j];
-  if (j < 1152) {
-    dw[co * 1152 + j] = s;
+  s += partial[j];
+  if (j < 147456) {
+    dw[j] = s;
   } else {
-    db[co] = s;
+    db[j - 147456] = s;
   }
 }

@@ -23,80 +23,80 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let th: i32 = (_i / 28) % 28;
   let tw: i32 = (_i) % 28;
   let o0: i32 = ob * 4;
+  let yrow: i32 = (o0 * 28 + th) * 28;
   let xrow: i32 = th * 28;
   let wrow: i32 = o0 * 9;
-  let yrow: i32 = (o0 * 28 + th) * 28;
-  var acc0: f32 = 0f;
-  var acc1: f32 = 0f;
-  var acc2: f32 = 0f;
-  var acc3: f32 = 0f;
+  var acc0_0: f32 = 0f;
+  var acc1_0: f32 = 0f;
+  var acc2_0: f32 = 0f;
+  var acc3_0: f32 = 0f;
   for (var r: i32 = 0; r < 512; r++) {
     let xb: i32 = xrow + r * 784;
     let wb: i32 = wrow + r * 2304;
     if (th < 27) {
       if (tw < 27) {
         let xv0_0: f32 = dy[xb + tw + 29];
-        acc0 += w[wb] * xv0_0;
-        acc1 += w[wb + 9] * xv0_0;
-        acc2 += w[wb + 18] * xv0_0;
-        acc3 += w[wb + 27] * xv0_0;
+        acc0_0 += w[wb] * xv0_0;
+        acc1_0 += w[wb + 9] * xv0_0;
+        acc2_0 += w[wb + 18] * xv0_0;
+        acc3_0 += w[wb + 27] * xv0_0;
       }
       let xv0_1: f32 = dy[xb + tw + 28];
-      acc0 += w[wb + 1] * xv0_1;
-      acc1 += w[wb + 10] * xv0_1;
-      acc2 += w[wb + 19] * xv0_1;
-      acc3 += w[wb + 28] * xv0_1;
+      acc0_0 += w[wb + 1] * xv0_1;
+      acc1_0 += w[wb + 10] * xv0_1;
+      acc2_0 += w[wb + 19] * xv0_1;
+      acc3_0 += w[wb + 28] * xv0_1;
       if (tw >= 1) {
         let xv0_2: f32 = dy[xb + tw + 27];
-        acc0 += w[wb + 2] * xv0_2;
-        acc1 += w[wb + 11] * xv0_2;
-        acc2 += w[wb + 20] * xv0_2;
-        acc3 += w[wb + 29] * xv0_2;
+        acc0_0 += w[wb + 2] * xv0_2;
+        acc1_0 += w[wb + 11] * xv0_2;
+        acc2_0 += w[wb + 20] * xv0_2;
+        acc3_0 += w[wb + 29] * xv0_2;
       }
     }
     if (tw < 27) {
       let xv1_0: f32 = dy[xb + tw + 1];
-      acc0 += w[wb + 3] * xv1_0;
-      acc1 += w[wb + 12] * xv1_0;
-      acc2 += w[wb + 21] * xv1_0;
-      acc3 += w[wb + 30] * xv1_0;
+      acc0_0 += w[wb + 3] * xv1_0;
+      acc1_0 += w[wb + 12] * xv1_0;
+      acc2_0 += w[wb + 21] * xv1_0;
+      acc3_0 += w[wb + 30] * xv1_0;
     }
     let xv1_1: f32 = dy[xb + tw];
-    acc0 += w[wb + 4] * xv1_1;
-    acc1 += w[wb + 13] * xv1_1;
-    acc2 += w[wb + 22] * xv1_1;
-    acc3 += w[wb + 31] * xv1_1;
+    acc0_0 += w[wb + 4] * xv1_1;
+    acc1_0 += w[wb + 13] * xv1_1;
+    acc2_0 += w[wb + 22] * xv1_1;
+    acc3_0 += w[wb + 31] * xv1_1;
     if (tw >= 1) {
       let xv1_2: f32 = dy[xb + tw - 1];
-      acc0 += w[wb + 5] * xv1_2;
-      acc1 += w[wb + 14] * xv1_2;
-      acc2 += w[wb + 23] * xv1_2;
-      acc3 += w[wb + 32] * xv1_2;
+      acc0_0 += w[wb + 5] * xv1_2;
+      acc1_0 += w[wb + 14] * xv1_2;
+      acc2_0 += w[wb + 23] * xv1_2;
+      acc3_0 += w[wb + 32] * xv1_2;
     }
     if (th >= 1) {
       if (tw < 27) {
         let xv2_0: f32 = dy[xb + tw - 27];
-        acc0 += w[wb + 6] * xv2_0;
-        acc1 += w[wb + 15] * xv2_0;
-        acc2 += w[wb + 24] * xv2_0;
-        acc3 += w[wb + 33] * xv2_0;
+        acc0_0 += w[wb + 6] * xv2_0;
+        acc1_0 += w[wb + 15] * xv2_0;
+        acc2_0 += w[wb + 24] * xv2_0;
+        acc3_0 += w[wb + 33] * xv2_0;
       }
       let xv2_1: f32 = dy[xb + tw - 28];
-      acc0 += w[wb + 7] * xv2_1;
-      acc1 += w[wb + 16] * xv2_1;
-      acc2 += w[wb + 25] * xv2_1;
-      acc3 += w[wb + 34] * xv2_1;
+      acc0_0 += w[wb + 7] * xv2_1;
+      acc1_0 += w[wb + 16] * xv2_1;
+      acc2_0 += w[wb + 25] * xv2_1;
+      acc3_0 += w[wb + 34] * xv2_1;
       if (tw >= 1) {
         let xv2_2: f32 = dy[xb + tw - 29];
-        acc0 += w[wb + 8] * xv2_2;
-        acc1 += w[wb + 17] * xv2_2;
-        acc2 += w[wb + 26] * xv2_2;
-        acc3 += w[wb + 35] * xv2_2;
+        acc0_0 += w[wb + 8] * xv2_2;
+        acc1_0 += w[wb + 17] * xv2_2;
+        acc2_0 += w[wb + 26] * xv2_2;
+        acc3_0 += w[wb + 35] * xv2_2;
       }
     }
   }
-  dx[yrow + tw] = acc0;
-  dx[yrow + tw + 784] = acc1;
-  dx[yrow + tw + 1568] = acc2;
-  dx[yrow + tw + 2352] = acc3;
+  dx[yrow + tw] = acc0_0;
+  dx[yrow + tw + 784] = acc1_0;
+  dx[yrow + tw + 1568] = acc2_0;
+  dx[yrow + tw + 2352] = acc3_0;
 }

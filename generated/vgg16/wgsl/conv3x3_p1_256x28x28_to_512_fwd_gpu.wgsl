@@ -24,80 +24,84 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let th: i32 = (_i / 28) % 28;
   let tw: i32 = (_i) % 28;
   let o0: i32 = ob * 4;
-  let xrow: i32 = th * 28;
-  let wrow: i32 = o0 * 2304;
   let yrow: i32 = (o0 * 28 + th) * 28;
-  var acc0: f32 = b[o0];
-  var acc1: f32 = b[o0 + 1];
-  var acc2: f32 = b[o0 + 2];
-  var acc3: f32 = b[o0 + 3];
+  let xrow: i32 = th * 28;
+  let bv0: f32 = b[o0];
+  let bv1: f32 = b[o0 + 1];
+  let bv2: f32 = b[o0 + 2];
+  let bv3: f32 = b[o0 + 3];
+  let wrow: i32 = o0 * 2304;
+  var acc0_0: f32 = bv0;
+  var acc1_0: f32 = bv1;
+  var acc2_0: f32 = bv2;
+  var acc3_0: f32 = bv3;
   for (var r: i32 = 0; r < 256; r++) {
     let xb: i32 = xrow + r * 784;
     let wb: i32 = wrow + r * 9;
     if (th >= 1) {
       if (tw >= 1) {
         let xv0_0: f32 = x[xb + tw - 29];
-        acc0 += w[wb] * xv0_0;
-        acc1 += w[wb + 2304] * xv0_0;
-        acc2 += w[wb + 4608] * xv0_0;
-        acc3 += w[wb + 6912] * xv0_0;
+        acc0_0 += w[wb] * xv0_0;
+        acc1_0 += w[wb + 2304] * xv0_0;
+        acc2_0 += w[wb + 4608] * xv0_0;
+        acc3_0 += w[wb + 6912] * xv0_0;
       }
       let xv0_1: f32 = x[xb + tw - 28];
-      acc0 += w[wb + 1] * xv0_1;
-      acc1 += w[wb + 2305] * xv0_1;
-      acc2 += w[wb + 4609] * xv0_1;
-      acc3 += w[wb + 6913] * xv0_1;
+      acc0_0 += w[wb + 1] * xv0_1;
+      acc1_0 += w[wb + 2305] * xv0_1;
+      acc2_0 += w[wb + 4609] * xv0_1;
+      acc3_0 += w[wb + 6913] * xv0_1;
       if (tw < 27) {
         let xv0_2: f32 = x[xb + tw - 27];
-        acc0 += w[wb + 2] * xv0_2;
-        acc1 += w[wb + 2306] * xv0_2;
-        acc2 += w[wb + 4610] * xv0_2;
-        acc3 += w[wb + 6914] * xv0_2;
+        acc0_0 += w[wb + 2] * xv0_2;
+        acc1_0 += w[wb + 2306] * xv0_2;
+        acc2_0 += w[wb + 4610] * xv0_2;
+        acc3_0 += w[wb + 6914] * xv0_2;
       }
     }
     if (tw >= 1) {
       let xv1_0: f32 = x[xb + tw - 1];
-      acc0 += w[wb + 3] * xv1_0;
-      acc1 += w[wb + 2307] * xv1_0;
-      acc2 += w[wb + 4611] * xv1_0;
-      acc3 += w[wb + 6915] * xv1_0;
+      acc0_0 += w[wb + 3] * xv1_0;
+      acc1_0 += w[wb + 2307] * xv1_0;
+      acc2_0 += w[wb + 4611] * xv1_0;
+      acc3_0 += w[wb + 6915] * xv1_0;
     }
     let xv1_1: f32 = x[xb + tw];
-    acc0 += w[wb + 4] * xv1_1;
-    acc1 += w[wb + 2308] * xv1_1;
-    acc2 += w[wb + 4612] * xv1_1;
-    acc3 += w[wb + 6916] * xv1_1;
+    acc0_0 += w[wb + 4] * xv1_1;
+    acc1_0 += w[wb + 2308] * xv1_1;
+    acc2_0 += w[wb + 4612] * xv1_1;
+    acc3_0 += w[wb + 6916] * xv1_1;
     if (tw < 27) {
       let xv1_2: f32 = x[xb + tw + 1];
-      acc0 += w[wb + 5] * xv1_2;
-      acc1 += w[wb + 2309] * xv1_2;
-      acc2 += w[wb + 4613] * xv1_2;
-      acc3 += w[wb + 6917] * xv1_2;
+      acc0_0 += w[wb + 5] * xv1_2;
+      acc1_0 += w[wb + 2309] * xv1_2;
+      acc2_0 += w[wb + 4613] * xv1_2;
+      acc3_0 += w[wb + 6917] * xv1_2;
     }
     if (th < 27) {
       if (tw >= 1) {
         let xv2_0: f32 = x[xb + tw + 27];
-        acc0 += w[wb + 6] * xv2_0;
-        acc1 += w[wb + 2310] * xv2_0;
-        acc2 += w[wb + 4614] * xv2_0;
-        acc3 += w[wb + 6918] * xv2_0;
+        acc0_0 += w[wb + 6] * xv2_0;
+        acc1_0 += w[wb + 2310] * xv2_0;
+        acc2_0 += w[wb + 4614] * xv2_0;
+        acc3_0 += w[wb + 6918] * xv2_0;
       }
       let xv2_1: f32 = x[xb + tw + 28];
-      acc0 += w[wb + 7] * xv2_1;
-      acc1 += w[wb + 2311] * xv2_1;
-      acc2 += w[wb + 4615] * xv2_1;
-      acc3 += w[wb + 6919] * xv2_1;
+      acc0_0 += w[wb + 7] * xv2_1;
+      acc1_0 += w[wb + 2311] * xv2_1;
+      acc2_0 += w[wb + 4615] * xv2_1;
+      acc3_0 += w[wb + 6919] * xv2_1;
       if (tw < 27) {
         let xv2_2: f32 = x[xb + tw + 29];
-        acc0 += w[wb + 8] * xv2_2;
-        acc1 += w[wb + 2312] * xv2_2;
-        acc2 += w[wb + 4616] * xv2_2;
-        acc3 += w[wb + 6920] * xv2_2;
+        acc0_0 += w[wb + 8] * xv2_2;
+        acc1_0 += w[wb + 2312] * xv2_2;
+        acc2_0 += w[wb + 4616] * xv2_2;
+        acc3_0 += w[wb + 6920] * xv2_2;
       }
     }
   }
-  y[yrow + tw] = acc0;
-  y[yrow + tw + 784] = acc1;
-  y[yrow + tw + 1568] = acc2;
-  y[yrow + tw + 2352] = acc3;
+  y[yrow + tw] = acc0_0;
+  y[yrow + tw + 784] = acc1_0;
+  y[yrow + tw + 1568] = acc2_0;
+  y[yrow + tw + 2352] = acc3_0;
 }

@@ -24,80 +24,84 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let th: i32 = (_i / 14) % 14;
   let tw: i32 = (_i) % 14;
   let o0: i32 = ob * 4;
-  let xrow: i32 = th * 14;
-  let wrow: i32 = o0 * 4608;
   let yrow: i32 = (o0 * 14 + th) * 14;
-  var acc0: f32 = b[o0];
-  var acc1: f32 = b[o0 + 1];
-  var acc2: f32 = b[o0 + 2];
-  var acc3: f32 = b[o0 + 3];
+  let xrow: i32 = th * 14;
+  let bv0: f32 = b[o0];
+  let bv1: f32 = b[o0 + 1];
+  let bv2: f32 = b[o0 + 2];
+  let bv3: f32 = b[o0 + 3];
+  let wrow: i32 = o0 * 4608;
+  var acc0_0: f32 = bv0;
+  var acc1_0: f32 = bv1;
+  var acc2_0: f32 = bv2;
+  var acc3_0: f32 = bv3;
   for (var r: i32 = 0; r < 512; r++) {
     let xb: i32 = xrow + r * 196;
     let wb: i32 = wrow + r * 9;
     if (th >= 1) {
       if (tw >= 1) {
         let xv0_0: f32 = x[xb + tw - 15];
-        acc0 += w[wb] * xv0_0;
-        acc1 += w[wb + 4608] * xv0_0;
-        acc2 += w[wb + 9216] * xv0_0;
-        acc3 += w[wb + 13824] * xv0_0;
+        acc0_0 += w[wb] * xv0_0;
+        acc1_0 += w[wb + 4608] * xv0_0;
+        acc2_0 += w[wb + 9216] * xv0_0;
+        acc3_0 += w[wb + 13824] * xv0_0;
       }
       let xv0_1: f32 = x[xb + tw - 14];
-      acc0 += w[wb + 1] * xv0_1;
-      acc1 += w[wb + 4609] * xv0_1;
-      acc2 += w[wb + 9217] * xv0_1;
-      acc3 += w[wb + 13825] * xv0_1;
+      acc0_0 += w[wb + 1] * xv0_1;
+      acc1_0 += w[wb + 4609] * xv0_1;
+      acc2_0 += w[wb + 9217] * xv0_1;
+      acc3_0 += w[wb + 13825] * xv0_1;
       if (tw < 13) {
         let xv0_2: f32 = x[xb + tw - 13];
-        acc0 += w[wb + 2] * xv0_2;
-        acc1 += w[wb + 4610] * xv0_2;
-        acc2 += w[wb + 9218] * xv0_2;
-        acc3 += w[wb + 13826] * xv0_2;
+        acc0_0 += w[wb + 2] * xv0_2;
+        acc1_0 += w[wb + 4610] * xv0_2;
+        acc2_0 += w[wb + 9218] * xv0_2;
+        acc3_0 += w[wb + 13826] * xv0_2;
       }
     }
     if (tw >= 1) {
       let xv1_0: f32 = x[xb + tw - 1];
-      acc0 += w[wb + 3] * xv1_0;
-      acc1 += w[wb + 4611] * xv1_0;
-      acc2 += w[wb + 9219] * xv1_0;
-      acc3 += w[wb + 13827] * xv1_0;
+      acc0_0 += w[wb + 3] * xv1_0;
+      acc1_0 += w[wb + 4611] * xv1_0;
+      acc2_0 += w[wb + 9219] * xv1_0;
+      acc3_0 += w[wb + 13827] * xv1_0;
     }
     let xv1_1: f32 = x[xb + tw];
-    acc0 += w[wb + 4] * xv1_1;
-    acc1 += w[wb + 4612] * xv1_1;
-    acc2 += w[wb + 9220] * xv1_1;
-    acc3 += w[wb + 13828] * xv1_1;
+    acc0_0 += w[wb + 4] * xv1_1;
+    acc1_0 += w[wb + 4612] * xv1_1;
+    acc2_0 += w[wb + 9220] * xv1_1;
+    acc3_0 += w[wb + 13828] * xv1_1;
     if (tw < 13) {
       let xv1_2: f32 = x[xb + tw + 1];
-      acc0 += w[wb + 5] * xv1_2;
-      acc1 += w[wb + 4613] * xv1_2;
-      acc2 += w[wb + 9221] * xv1_2;
-      acc3 += w[wb + 13829] * xv1_2;
+      acc0_0 += w[wb + 5] * xv1_2;
+      acc1_0 += w[wb + 4613] * xv1_2;
+      acc2_0 += w[wb + 9221] * xv1_2;
+      acc3_0 += w[wb + 13829] * xv1_2;
     }
     if (th < 13) {
       if (tw >= 1) {
         let xv2_0: f32 = x[xb + tw + 13];
-        acc0 += w[wb + 6] * xv2_0;
-        acc1 += w[wb + 4614] * xv2_0;
-        acc2 += w[wb + 9222] * xv2_0;
-        acc3 += w[wb + 13830] * xv2_0;
+        acc0_0 += w[wb + 6] * xv2_0;
+        acc1_0 += w[wb + 4614] * xv2_0;
+        acc2_0 += w[wb + 9222] * xv2_0;
+        acc3_0 += w[wb + 13830] * xv2_0;
       }
       let xv2_1: f32 = x[xb + tw + 14];
-      acc0 += w[wb + 7] * xv2_1;
-      acc1 += w[wb + 4615] * xv2_1;
-      acc2 += w[wb + 9223] * xv2_1;
-      acc3 += w[wb + 13831] * xv2_1;
+      acc0_0 += w[wb + 7] * xv2_1;
+      acc1_0 += w[wb + 4615] * xv2_1;
+      acc2_0 += w[wb + 9223] * xv2_1;
+      acc3_0 += w[wb + 13831] * xv2_1;
       if (tw < 13) {
         let xv2_2: f32 = x[xb + tw + 15];
-        acc0 += w[wb + 8] * xv2_2;
-        acc1 += w[wb + 4616] * xv2_2;
-        acc2 += w[wb + 9224] * xv2_2;
-        acc3 += w[wb + 13832] * xv2_2;
+        acc0_0 += w[wb + 8] * xv2_2;
+        acc1_0 += w[wb + 4616] * xv2_2;
+        acc2_0 += w[wb + 9224] * xv2_2;
+        acc3_0 += w[wb + 13832] * xv2_2;
       }
     }
   }
-  y[yrow + tw] = acc0;
-  y[yrow + tw + 196] = acc1;
-  y[yrow + tw + 392] = acc2;
-  y[yrow + tw + 588] = acc3;
+  y[yrow + tw] = acc0_0;
+  y[yrow + tw + 196] = acc1_0;
+  y[yrow + tw + 392] = acc2_0;
+  y[yrow + tw + 588] = acc3_0;
 }

@@ -13,7 +13,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 2359296>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32, 512>;
 
-// dispatch 1 of 2: co=512 x ci=512 x kh=3; 12288x1x1 workgroups of 64
+// dispatch 1 of 2: ob=512 x rb=512 x kh=3; 12288x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -21,21 +21,22 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 1536;
-  let ci: i32 = (_i / 3) % 512;
+  let ob: i32 = _i / 1536;
+  let rb: i32 = (_i / 3) % 512;
   let kh: i32 = (_i) % 3;
-  let pb: i32 = co * 4609 + (ci * 9 + kh * 3);
-  // pass 1: 1 chunks of 1 sample(s) x 28 row(s) x 28 columns, one invocation per (chunk, co, ci, kh)
+  let o0: i32 = ob;
+  let r0: i32 = rb;
+  // pass 1: 1 chunks of the reduction (1 of 1 n x 28 of 28 oh), each chunk's sums written as partials
   var a0: f32 = 0f;
   var a1: f32 = 0f;
   var a2: f32 = 0f;
   var ab: f32 = 0f;
   for (var ohh: i32 = 0; ohh < 28; ohh++) {
     let oh: i32 = ohh;
-    let dyrow: i32 = (co * 28 + oh) * 28;
+    let dyrow: i32 = (o0 * 28 + oh) * 28;
     let ih: i32 = oh + kh - 1;
     let inside: bool = ih >= 0 && ih < 28;
-    let xrow: i32 = (ci * 28 + ih) * 28;
+    let xrow: i32 = (r0 * 28 + ih) * 28;
     for (var ow: i32 = 0; ow < 28; ow++) {
       let d: f32 = dy[dyrow + ow];
       ab += d;
@@ -50,15 +51,15 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       }
     }
   }
-  partial[pb] = a0;
-  partial[pb + 1] = a1;
-  partial[pb + 2] = a2;
-  if (ci == 0 && kh == 0) {
-    partial[co * 4609 + 4608] = ab;
+  partial[o0 * 4608 + (r0 * 9 + kh * 3)] = a0;
+  partial[o0 * 4608 + (r0 * 9 + kh * 3) + 1] = a1;
+  partial[o0 * 4608 + (r0 * 9 + kh * 3) + 2] = a2;
+  if (r0 == 0 && kh == 0) {
+    partial[o0 + 2359296] = ab;
   }
 }
 
-// dispatch 2 of 2: co=512 x j=4609; 36872x1x1 workgroups of 64
+// dispatch 2 of 2: j=2359808; 36872x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -66,14 +67,13 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 4609;
-  let j: i32 = (_i) % 4609;
-  // pass 2: the 1 partials of each weight and bias, summed in order
+  let j: i32 = _i;
+  // pass 2: the 1 partials of each dw and db element, summed in order
   var s: f32 = 0f;
-  s += partial[co * 4609 + j];
-  if (j < 4608) {
-    dw[co * 4608 + j] = s;
+  s += partial[j];
+  if (j < 2359296) {
+    dw[j] = s;
   } else {
-    db[co] = s;
+    db[j - 2359296] = s;
   }
 }

@@ -13,7 +13,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 73728>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32, 128>;
 
-// dispatch 1 of 2: q=2 x co=128 x ci=64 x kh=3; 768x1x1 workgroups of 64
+// dispatch 1 of 2: q=2 x ob=128 x rb=64 x kh=3; 768x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -22,23 +22,25 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let q: i32 = _i / 24576;
-  let co: i32 = (_i / 192) % 128;
-  let ci: i32 = (_i / 3) % 64;
+  let ob: i32 = (_i / 192) % 128;
+  let rb: i32 = (_i / 3) % 64;
   let kh: i32 = (_i) % 3;
+  let o0: i32 = ob;
+  let r0: i32 = rb;
   let n0: i32 = q / 2;
+  let n: i32 = n0;
   let oh0: i32 = q % 2 * 56;
-  let pb: i32 = (q * 128 + co) * 577 + (ci * 9 + kh * 3);
-  // pass 1: 2 chunks of 1 sample(s) x 56 row(s) x 112 columns, one invocation per (chunk, co, ci, kh)
+  // pass 1: 2 chunks of the reduction (1 of 1 n x 56 of 112 oh), each chunk's sums written as partials
   var a0: f32 = 0f;
   var a1: f32 = 0f;
   var a2: f32 = 0f;
   var ab: f32 = 0f;
   for (var ohh: i32 = 0; ohh < 56; ohh++) {
     let oh: i32 = oh0 + ohh;
-    let dyrow: i32 = ((n0 * 128 + co) * 112 + oh) * 112;
+    let dyrow: i32 = ((n * 128 + o0) * 112 + oh) * 112;
     let ih: i32 = oh + kh - 1;
     let inside: bool = ih >= 0 && ih < 112;
-    let xrow: i32 = ((n0 * 64 + ci) * 112 + ih) * 112;
+    let xrow: i32 = ((n * 64 + r0) * 112 + ih) * 112;
     for (var ow: i32 = 0; ow < 112; ow++) {
       let d: f32 = dy[dyrow + ow];
       ab += d;
@@ -53,15 +55,15 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       }
     }
   }
-  partial[pb] = a0;
-  partial[pb + 1] = a1;
-  partial[pb + 2] = a2;
-  if (ci == 0 && kh == 0) {
-    partial[(q * 128 + co) * 577 + 576] = ab;
+  partial[q * 73856 + (o0 * 576 + (r0 * 9 + kh * 3))] = a0;
+  partial[q * 73856 + (o0 * 576 + (r0 * 9 + kh * 3)) + 1] = a1;
+  partial[q * 73856 + (o0 * 576 + (r0 * 9 + kh * 3)) + 2] = a2;
+  if (r0 == 0 && kh == 0) {
+    partial[q * 73856 + o0 + 73728] = ab;
   }
 }
 
-// dispatch 2 of 2: co=128 x j=577; 1154x1x1 workgroups of 64
+// dispatch 2 of 2: j=73856; 1154x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -69,16 +71,15 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 577;
-  let j: i32 = (_i) % 577;
-  // pass 2: the 2 partials of each weight and bias, summed in order
+  let j: i32 = _i;
+  // pass 2: the 2 partials of each dw and db element, summed in order
   var s: f32 = 0f;
   for (var q: i32 = 0; q < 2; q++) {
-    s += partial[(q * 128 + co) * 577 + j];
+    s += partial[q * 73856 + j];
   }
-  if (j < 576) {
-    dw[co * 576 + j] = s;
+  if (j < 73728) {
+    dw[j] = s;
   } else {
-    db[co] = s;
+    db[j - 73728] = s;
   }
 }

@@ -24,80 +24,84 @@ fn main(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index)
   let th: i32 = (_i / 224) % 224;
   let tw: i32 = (_i) % 224;
   let o0: i32 = ob * 4;
-  let xrow: i32 = th * 224;
-  let wrow: i32 = o0 * 576;
   let yrow: i32 = (o0 * 224 + th) * 224;
-  var acc0: f32 = b[o0];
-  var acc1: f32 = b[o0 + 1];
-  var acc2: f32 = b[o0 + 2];
-  var acc3: f32 = b[o0 + 3];
+  let xrow: i32 = th * 224;
+  let bv0: f32 = b[o0];
+  let bv1: f32 = b[o0 + 1];
+  let bv2: f32 = b[o0 + 2];
+  let bv3: f32 = b[o0 + 3];
+  let wrow: i32 = o0 * 576;
+  var acc0_0: f32 = bv0;
+  var acc1_0: f32 = bv1;
+  var acc2_0: f32 = bv2;
+  var acc3_0: f32 = bv3;
   for (var r: i32 = 0; r < 64; r++) {
     let xb: i32 = xrow + r * 50176;
     let wb: i32 = wrow + r * 9;
     if (th >= 1) {
       if (tw >= 1) {
         let xv0_0: f32 = x[xb + tw - 225];
-        acc0 += w[wb] * xv0_0;
-        acc1 += w[wb + 576] * xv0_0;
-        acc2 += w[wb + 1152] * xv0_0;
-        acc3 += w[wb + 1728] * xv0_0;
+        acc0_0 += w[wb] * xv0_0;
+        acc1_0 += w[wb + 576] * xv0_0;
+        acc2_0 += w[wb + 1152] * xv0_0;
+        acc3_0 += w[wb + 1728] * xv0_0;
       }
       let xv0_1: f32 = x[xb + tw - 224];
-      acc0 += w[wb + 1] * xv0_1;
-      acc1 += w[wb + 577] * xv0_1;
-      acc2 += w[wb + 1153] * xv0_1;
-      acc3 += w[wb + 1729] * xv0_1;
+      acc0_0 += w[wb + 1] * xv0_1;
+      acc1_0 += w[wb + 577] * xv0_1;
+      acc2_0 += w[wb + 1153] * xv0_1;
+      acc3_0 += w[wb + 1729] * xv0_1;
       if (tw < 223) {
         let xv0_2: f32 = x[xb + tw - 223];
-        acc0 += w[wb + 2] * xv0_2;
-        acc1 += w[wb + 578] * xv0_2;
-        acc2 += w[wb + 1154] * xv0_2;
-        acc3 += w[wb + 1730] * xv0_2;
+        acc0_0 += w[wb + 2] * xv0_2;
+        acc1_0 += w[wb + 578] * xv0_2;
+        acc2_0 += w[wb + 1154] * xv0_2;
+        acc3_0 += w[wb + 1730] * xv0_2;
       }
     }
     if (tw >= 1) {
       let xv1_0: f32 = x[xb + tw - 1];
-      acc0 += w[wb + 3] * xv1_0;
-      acc1 += w[wb + 579] * xv1_0;
-      acc2 += w[wb + 1155] * xv1_0;
-      acc3 += w[wb + 1731] * xv1_0;
+      acc0_0 += w[wb + 3] * xv1_0;
+      acc1_0 += w[wb + 579] * xv1_0;
+      acc2_0 += w[wb + 1155] * xv1_0;
+      acc3_0 += w[wb + 1731] * xv1_0;
     }
     let xv1_1: f32 = x[xb + tw];
-    acc0 += w[wb + 4] * xv1_1;
-    acc1 += w[wb + 580] * xv1_1;
-    acc2 += w[wb + 1156] * xv1_1;
-    acc3 += w[wb + 1732] * xv1_1;
+    acc0_0 += w[wb + 4] * xv1_1;
+    acc1_0 += w[wb + 580] * xv1_1;
+    acc2_0 += w[wb + 1156] * xv1_1;
+    acc3_0 += w[wb + 1732] * xv1_1;
     if (tw < 223) {
       let xv1_2: f32 = x[xb + tw + 1];
-      acc0 += w[wb + 5] * xv1_2;
-      acc1 += w[wb + 581] * xv1_2;
-      acc2 += w[wb + 1157] * xv1_2;
-      acc3 += w[wb + 1733] * xv1_2;
+      acc0_0 += w[wb + 5] * xv1_2;
+      acc1_0 += w[wb + 581] * xv1_2;
+      acc2_0 += w[wb + 1157] * xv1_2;
+      acc3_0 += w[wb + 1733] * xv1_2;
     }
     if (th < 223) {
       if (tw >= 1) {
         let xv2_0: f32 = x[xb + tw + 223];
-        acc0 += w[wb + 6] * xv2_0;
-        acc1 += w[wb + 582] * xv2_0;
-        acc2 += w[wb + 1158] * xv2_0;
-        acc3 += w[wb + 1734] * xv2_0;
+        acc0_0 += w[wb + 6] * xv2_0;
+        acc1_0 += w[wb + 582] * xv2_0;
+        acc2_0 += w[wb + 1158] * xv2_0;
+        acc3_0 += w[wb + 1734] * xv2_0;
       }
       let xv2_1: f32 = x[xb + tw + 224];
-      acc0 += w[wb + 7] * xv2_1;
-      acc1 += w[wb + 583] * xv2_1;
-      acc2 += w[wb + 1159] * xv2_1;
-      acc3 += w[wb + 1735] * xv2_1;
+      acc0_0 += w[wb + 7] * xv2_1;
+      acc1_0 += w[wb + 583] * xv2_1;
+      acc2_0 += w[wb + 1159] * xv2_1;
+      acc3_0 += w[wb + 1735] * xv2_1;
       if (tw < 223) {
         let xv2_2: f32 = x[xb + tw + 225];
-        acc0 += w[wb + 8] * xv2_2;
-        acc1 += w[wb + 584] * xv2_2;
-        acc2 += w[wb + 1160] * xv2_2;
-        acc3 += w[wb + 1736] * xv2_2;
+        acc0_0 += w[wb + 8] * xv2_2;
+        acc1_0 += w[wb + 584] * xv2_2;
+        acc2_0 += w[wb + 1160] * xv2_2;
+        acc3_0 += w[wb + 1736] * xv2_2;
       }
     }
   }
-  y[yrow + tw] = acc0;
-  y[yrow + tw + 50176] = acc1;
-  y[yrow + tw + 100352] = acc2;
-  y[yrow + tw + 150528] = acc3;
+  y[yrow + tw] = acc0_0;
+  y[yrow + tw + 50176] = acc1_0;
+  y[yrow + tw + 100352] = acc2_0;
+  y[yrow + tw + 150528] = acc3_0;
 }

@@ -13,7 +13,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 2048>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32, 64>;
 
-// dispatch 1 of 2: q=8 x co=64 x ci=32; 256x1x1 workgroups of 64
+// dispatch 1 of 2: q=8 x ob=64 x rb=32; 256x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -22,32 +22,34 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let q: i32 = _i / 2048;
-  let co: i32 = (_i / 32) % 64;
-  let ci: i32 = (_i) % 32;
+  let ob: i32 = (_i / 32) % 64;
+  let rb: i32 = (_i) % 32;
+  let o0: i32 = ob;
+  let r0: i32 = rb;
   let n0: i32 = q / 8 * 8;
-  let oh0: i32 = q % 8;
-  let pb: i32 = (q * 64 + co) * 33 + ci;
-  // pass 1: 8 chunks of 8 sample(s) x 1 row(s) x 8 columns, one invocation per (chunk, co, ci, kh)
+  // pass 1: 8 chunks of the reduction (8 of 8 n x 1 of 8 oh), each chunk's sums written as partials
   var a0: f32 = 0f;
   var ab: f32 = 0f;
   for (var nn: i32 = 0; nn < 8; nn++) {
+    let n: i32 = n0 + nn;
+    let oh0: i32 = q % 8;
     let oh: i32 = oh0;
-    let dyrow: i32 = (((n0 + nn) * 64 + co) * 8 + oh) * 8;
+    let dyrow: i32 = ((n * 64 + o0) * 8 + oh) * 8;
     let ih: i32 = oh;
-    let xrow: i32 = (((n0 + nn) * 32 + ci) * 8 + ih) * 8;
+    let xrow: i32 = ((n * 32 + r0) * 8 + ih) * 8;
     for (var ow: i32 = 0; ow < 8; ow++) {
       let d: f32 = dy[dyrow + ow];
       ab += d;
       a0 += d * x[xrow + ow];
     }
   }
-  partial[pb] = a0;
-  if (ci == 0) {
-    partial[(q * 64 + co) * 33 + 32] = ab;
+  partial[q * 2112 + (o0 * 32 + r0)] = a0;
+  if (r0 == 0) {
+    partial[q * 2112 + o0 + 2048] = ab;
   }
 }
 
-// dispatch 2 of 2: co=64 x j=33; 33x1x1 workgroups of 64
+// dispatch 2 of 2: j=2112; 33x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -55,16 +57,15 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 33;
-  let j: i32 = (_i) % 33;
-  // pass 2: the 8 partials of each weight and bias, summed in order
+  let j: i32 = _i;
+  // pass 2: the 8 partials of each dw and db element, summed in order
   var s: f32 = 0f;
   for (var q: i32 = 0; q < 8; q++) {
-    s += partial[(q * 64 + co) * 33 + j];
+    s += partial[q * 2112 + j];
   }
-  if (j < 32) {
-    dw[co * 32 + j] = s;
+  if (j < 2048) {
+    dw[j] = s;
   } else {
-    db[co] = s;
+    db[j - 2048] = s;
   }
 }

@@ -13,7 +13,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 432>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32, 16>;
 
-// dispatch 1 of 2: q=128 x co=16 x ci=3 x kh=3; 288x1x1 workgroups of 64
+// dispatch 1 of 2: q=128 x ob=16 x rb=3 x kh=3; 288x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -22,23 +22,25 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let q: i32 = _i / 144;
-  let co: i32 = (_i / 9) % 16;
-  let ci: i32 = (_i / 3) % 3;
+  let ob: i32 = (_i / 9) % 16;
+  let rb: i32 = (_i / 3) % 3;
   let kh: i32 = (_i) % 3;
+  let o0: i32 = ob;
+  let r0: i32 = rb;
   let n0: i32 = q / 32 * 2;
-  let oh0: i32 = q % 32;
-  let pb: i32 = (q * 16 + co) * 28 + (ci * 9 + kh * 3);
-  // pass 1: 128 chunks of 2 sample(s) x 1 row(s) x 32 columns, one invocation per (chunk, co, ci, kh)
+  // pass 1: 128 chunks of the reduction (2 of 8 n x 1 of 32 oh), each chunk's sums written as partials
   var a0: f32 = 0f;
   var a1: f32 = 0f;
   var a2: f32 = 0f;
   var ab: f32 = 0f;
   for (var nn: i32 = 0; nn < 2; nn++) {
+    let n: i32 = n0 + nn;
+    let oh0: i32 = q % 32;
     let oh: i32 = oh0;
-    let dyrow: i32 = (((n0 + nn) * 16 + co) * 32 + oh) * 32;
+    let dyrow: i32 = ((n * 16 + o0) * 32 + oh) * 32;
     let ih: i32 = oh + kh - 1;
     let inside: bool = ih >= 0 && ih < 32;
-    let xrow: i32 = (((n0 + nn) * 3 + ci) * 32 + ih) * 32;
+    let xrow: i32 = ((n * 3 + r0) * 32 + ih) * 32;
     for (var ow: i32 = 0; ow < 32; ow++) {
       let d: f32 = dy[dyrow + ow];
       ab += d;
@@ -53,15 +55,15 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       }
     }
   }
-  partial[pb] = a0;
-  partial[pb + 1] = a1;
-  partial[pb + 2] = a2;
-  if (ci == 0 && kh == 0) {
-    partial[(q * 16 + co) * 28 + 27] = ab;
+  partial[q * 448 + (o0 * 27 + (r0 * 9 + kh * 3))] = a0;
+  partial[q * 448 + (o0 * 27 + (r0 * 9 + kh * 3)) + 1] = a1;
+  partial[q * 448 + (o0 * 27 + (r0 * 9 + kh * 3)) + 2] = a2;
+  if (r0 == 0 && kh == 0) {
+    partial[q * 448 + o0 + 432] = ab;
   }
 }
 
-// dispatch 2 of 2: co=16 x j=28; 7x1x1 workgroups of 64
+// dispatch 2 of 2: j=448; 7x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -69,16 +71,15 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 28;
-  let j: i32 = (_i) % 28;
-  // pass 2: the 128 partials of each weight and bias, summed in order
+  let j: i32 = _i;
+  // pass 2: the 128 partials of each dw and db element, summed in order
   var s: f32 = 0f;
   for (var q: i32 = 0; q < 128; q++) {
-    s += partial[(q * 16 + co) * 28 + j];
+    s += partial[q * 448 + j];
   }
-  if (j < 27) {
-    dw[co * 27 + j] = s;
+  if (j < 432) {
+    dw[j] = s;
   } else {
-    db[co] = s;
+    db[j - 432] = s;
   }
 }

@@ -13,7 +13,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32, 4608>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32, 32>;
 
-// dispatch 1 of 2: q=16 x co=32 x ci=16 x kh=3; 384x1x1 workgroups of 64
+// dispatch 1 of 2: q=16 x ob=32 x rb=16 x kh=3; 384x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -22,23 +22,25 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
   }
   let _i: i32 = i32(_lin);
   let q: i32 = _i / 1536;
-  let co: i32 = (_i / 48) % 32;
-  let ci: i32 = (_i / 3) % 16;
+  let ob: i32 = (_i / 48) % 32;
+  let rb: i32 = (_i / 3) % 16;
   let kh: i32 = (_i) % 3;
+  let o0: i32 = ob;
+  let r0: i32 = rb;
   let n0: i32 = q / 16 * 8;
-  let oh0: i32 = q % 16;
-  let pb: i32 = (q * 32 + co) * 145 + (ci * 9 + kh * 3);
-  // pass 1: 16 chunks of 8 sample(s) x 1 row(s) x 16 columns, one invocation per (chunk, co, ci, kh)
+  // pass 1: 16 chunks of the reduction (8 of 8 n x 1 of 16 oh), each chunk's sums written as partials
   var a0: f32 = 0f;
   var a1: f32 = 0f;
   var a2: f32 = 0f;
   var ab: f32 = 0f;
   for (var nn: i32 = 0; nn < 8; nn++) {
+    let n: i32 = n0 + nn;
+    let oh0: i32 = q % 16;
     let oh: i32 = oh0;
-    let dyrow: i32 = (((n0 + nn) * 32 + co) * 16 + oh) * 16;
+    let dyrow: i32 = ((n * 32 + o0) * 16 + oh) * 16;
     let ih: i32 = oh * 2 + kh - 1;
     let inside: bool = ih >= 0 && ih < 32;
-    let xrow: i32 = (((n0 + nn) * 16 + ci) * 32 + ih) * 32;
+    let xrow: i32 = ((n * 16 + r0) * 32 + ih) * 32;
     for (var ow: i32 = 0; ow < 16; ow++) {
       let d: f32 = dy[dyrow + ow];
       ab += d;
@@ -51,15 +53,15 @@ fn main_0(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
       }
     }
   }
-  partial[pb] = a0;
-  partial[pb + 1] = a1;
-  partial[pb + 2] = a2;
-  if (ci == 0 && kh == 0) {
-    partial[(q * 32 + co) * 145 + 144] = ab;
+  partial[q * 4640 + (o0 * 144 + (r0 * 9 + kh * 3))] = a0;
+  partial[q * 4640 + (o0 * 144 + (r0 * 9 + kh * 3)) + 1] = a1;
+  partial[q * 4640 + (o0 * 144 + (r0 * 9 + kh * 3)) + 2] = a2;
+  if (r0 == 0 && kh == 0) {
+    partial[q * 4640 + o0 + 4608] = ab;
   }
 }
 
-// dispatch 2 of 2: co=32 x j=145; 73x1x1 workgroups of 64
+// dispatch 2 of 2: j=4640; 73x1x1 workgroups of 64
 @compute @workgroup_size(64)
 fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_index) _lid: u32) {
   let _lin: u32 = (_wid.x) * 64u + _lid;
@@ -67,16 +69,15 @@ fn main_1(@builtin(workgroup_id) _wid: vec3<u32>, @builtin(local_invocation_inde
     return;
   }
   let _i: i32 = i32(_lin);
-  let co: i32 = _i / 145;
-  let j: i32 = (_i) % 145;
-  // pass 2: the 16 partials of each weight and bias, summed in order
+  let j: i32 = _i;
+  // pass 2: the 16 partials of each dw and db element, summed in order
   var s: f32 = 0f;
   for (var q: i32 = 0; q < 16; q++) {
-    s += partial[(q * 32 + co) * 145 + j];
+    s += partial[q * 4640 + j];
   }
-  if (j < 144) {
-    dw[co * 144 + j] = s;
+  if (j < 4608) {
+    dw[j] = s;
   } else {
-    db[co] = s;
+    db[j - 4608] = s;
   }
 }
