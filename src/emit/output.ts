@@ -209,8 +209,15 @@ export function writeModelOutputs(outputs: readonly ModelOutput[], opts: OutputO
   // another build of the same folder (parallel npm scripts, test workers) waits for this one:
   // checking and swapping are one step per folder, and no build removes another's temporary folder
   // a first look outside the locks may catch another build mid-swap (a manifest and files of two
-  // builds): its refusal only stands when the locks cannot be taken; the check under them decides
-  const first = inspectOutputs(outputs, opts);
+  // builds, or a file listed and gone before it is read): its refusal only stands when the locks
+  // cannot be taken, and a file gone under it is no refusal at all; the check under them decides
+  let first: OutputReport[] = [];
+  try {
+    first = inspectOutputs(outputs, opts);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
+  }
   const locks: (() => void)[] = [];
   try {
     try {
