@@ -167,11 +167,23 @@ describe('simd: the packed gather vectorizes over output channels', () => {
     const step = wat.slice(wat.indexOf('loop $r'));
     const body = step.slice(0, step.indexOf('(br_if $r'));
     // a kernel row's 3 taps x 4 columns x 16 channels: the 9 input columns they read (0..8,
-    // stride 2) splatted once each, 4 weight vectors per tap, 48 vector multiply-adds
+    // stride 2) splatted once each, straight from memory (v128.load32_splat, no f32.load),
+    // 4 weight vectors per tap, 48 vector multiply-adds
     expect(WASM_GATHER_BLOCK).toEqual([16, 4]);
-    expect((body.match(/f32x4\.splat/g) ?? []).length).toBe(9);
-    expect((body.match(/v128\.load/g) ?? []).length).toBe(12);
+    expect((body.match(/v128\.load32_splat/g) ?? []).length).toBe(9);
+    expect((body.match(/f32x4\.splat|f32\.load/g) ?? []).length).toBe(0);
+    expect((body.match(/v128\.load(?!32_splat)/g) ?? []).length).toBe(12);
     expect((body.match(/f32x4\.mul/g) ?? []).length).toBe(48);
+  });
+  it('reads the input at one address per step, the columns in offset immediates', () => {
+    // the leftmost tap reads column -1 under padding: the step's base xb is its read, and
+    // each column's constant (0..8 floats) goes into the load's offset, not an address add
+    const wat = watOf('_fwd_direct');
+    const step = wat.slice(wat.indexOf('loop $r'));
+    const body = step.slice(0, step.indexOf('(br_if $r'));
+    const splats = body.match(/v128\.load32_splat[^(]*\(i32\.add \(local\.get \$x_at\) \(i32\.shl \(local\.get \$xb\) \(i32\.const 2\)\)\)/g) ?? [];
+    expect(splats.length).toBe(9);
+    expect(new Set(splats.map((t) => /offset=(\d+)/.exec(t)?.[1] ?? '0'))).toEqual(new Set(['0', '4', '8', '12', '16', '20', '24', '28', '32']));
   });
 });
 

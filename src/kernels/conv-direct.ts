@@ -201,6 +201,12 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
      */
     const packedRow = (r: Expr, wRow: E, xRow: E): Stmt[] => {
       const st: Stmt[] = [];
+      // every input read of the step is xb plus a constant >= 0: one address per step, each
+      // column's constant a load's offset immediate (the leftmost tap's offset is negative
+      // under padding; read from inside the input, xb itself is >= 0)
+      const cols = wAxis.taps.flatMap((tapW) => Array.from({ length: bw }, (_, j) => j).filter((j) => ok(tapW, j)).map((j) => j * wAxis.inStep + tapW.off));
+      const minCol = Math.min(...cols);
+      st.push(let_('xb', ix.inAt(add(v('xrow'), xRow), r, 0, tw0, minCol)));
       const loaded = new Set<number>();
       const xName = (col: number) => `x${col < 0 ? 'm' + -col : col}`;
       const ts = s.tapStride ?? 1;
@@ -211,7 +217,7 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
           const col = j * wAxis.inStep + tapW.off;
           if (!loaded.has(col)) {
             loaded.add(col);
-            st.push(let_(xName(col), load(s.inp, ix.inAt(add(v('xrow'), xRow), r, 0, tw0, col)), 'f32'));
+            st.push(let_(xName(col), load(s.inp, add(v('xb'), col - minCol)), 'f32'));
           }
         }
         for (let o = 0; o < bc; o++) st.push(let_(`w${tapW.k}_${o}`, load(s.w, add(add(add(wBase, mul(r, s.rStride)), wRow), o * s.oStride + tapW.k * ts)), 'f32'));
