@@ -119,6 +119,9 @@ export const allOf = (...cs: (E | null)[]): Expr | null => {
   return xs.length ? and(...xs) : null;
 };
 
+/** `st` under `cond`: as is where cond is constant true, nothing where constant false (a border row at a constant row whose kernel row reads only padding) */
+const guarded = (cond: Expr, st: Stmt): Stmt[] => (cond.k !== 'const' ? [{ k: 'if', cond, then: [st], else: [] }] : cond.v !== 0 ? [st] : []);
+
 /** [start, width] chunks covering [from, to) in steps of `width` (the last may be shorter) */
 function chunks(from: number, to: number, width: number): [number, number][] {
   const out: [number, number][] = [];
@@ -229,12 +232,16 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
     // scalar): where no row is checked and the kernel rows' taps step evenly, one loop over
     // (kernel row, channel) pairs instead
     const rowStep = evenSteps(h.taps);
-    const fuseRows = s.channelsInner === true && rowSet === null && s.redPer < FUSE_ROWS_BELOW && h.taps.length > 1 && rowStep !== null;
+    // a border row at a constant row (fusedBorderRows below) fuses the kernel rows that read
+    // inside the input there: a contiguous run of taps (each tap's valid rows are an interval
+    // moving evenly with the tap), so no row is checked in either case
+    const rowTaps = rowSet === null ? h.taps : rowSet.min === rowSet.max && th.k === 'const' ? h.taps.filter((tp) => th.v >= tp.lo && th.v < tp.hi) : [];
+    const fuseRows = s.channelsInner === true && s.redPer < FUSE_ROWS_BELOW && h.taps.length > 1 && rowStep !== null && rowTaps.length > 0;
     if (fuseRows) {
-      const t0 = h.taps[0]!;
+      const t0 = rowTaps[0]!;
       const ts = s.tapStride ?? 1;
       body.push(
-        loop('q', 0, h.taps.length * s.redPer, (q) => {
+        loop('q', 0, rowTaps.length * s.redPer, (q) => {
           const i = s.redPer === 1 ? q : idiv(q, s.redPer);
           const r = s.redPer === 1 ? i32(0) : mod(q, s.redPer);
           return [
@@ -253,7 +260,7 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
         // for the block's channels contiguous (f32x4 over output channels)
         const reduce = loop('r', 0, s.redPer, (r) => packedRow(r, tapH.k * s.kW * (s.tapStride ?? 1), tapH.off * s.inW));
         const cond = and(...checks(th, rowSet, tapH));
-        body.push(cond.k === 'const' ? reduce : { k: 'if', cond, then: [reduce], else: [] });
+        body.push(...guarded(cond, reduce));
         continue;
       }
       if (bo <= 2) {
@@ -281,7 +288,7 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
           return st;
         });
         const cond = and(...checks(th, rowSet, tapH));
-        body.push(cond.k === 'const' ? reduce : { k: 'if', cond, then: [reduce], else: [] });
+        body.push(...guarded(cond, reduce));
         continue;
       }
       // one short GEMM-like loop over the reduction channels per tap: 4 + 4 loads and 16
@@ -299,7 +306,7 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
           return st;
         });
         const cond = and(...checks(th, rowSet, tapH));
-        body.push(cond.k === 'const' ? reduce : { k: 'if', cond, then: [reduce], else: [] });
+        body.push(...guarded(cond, reduce));
       }
     }
     for (let o = 0; o < bo; o++) for (let j = 0; j < bw; j++) body.push(store(s.out, outAt(o, j), v(acc(o, j))));
@@ -323,16 +330,24 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
   // interior columns past the last full block: one narrower block at a constant column
   const tail = wAxis.hi - mid;
   const border = skipRange(h.lo, h.hi, h.T);
-  const fullBlocks = (th: Expr, rowSet: Span | null, o0: Expr, bo: number): Stmt =>
-    parallel('cb', 0, full, (cb) => [let_('tw0', add(mul(cb, bw), wAxis.lo)), ...block(th, rowSet, o0, bo, v('tw0'), bw)]);
+  /** `rowLets`: the row's bases inside the column loop (each border row at a constant row has its own loop) */
+  const fullBlocks = (th: Expr, rowSet: Span | null, o0: Expr, bo: number, rowLets: Stmt[] = []): Stmt =>
+    parallel('cb', 0, full, (cb) => [let_('tw0', add(mul(cb, bw), wAxis.lo)), ...rowLets, ...block(th, rowSet, o0, bo, v('tw0'), bw)]);
 
   /** interior rows x full column blocks: no checks at all */
   const interior = (o0: Expr, bo: number): Stmt[] =>
     h.hi > h.lo && full > 0 ? [parallel('th', h.lo, h.hi, (th) => [...rowStart(th, o0), fullBlocks(th, null, o0, bo)])] : [];
 
+  // a packed gather over few reduction channels fuses its kernel rows (block above): each
+  // border row at its constant row, the kernel rows inside the input known, no checks
+  const fusedBorderRows = s.channelsInner === true && s.redPer < FUSE_ROWS_BELOW && h.taps.length > 1 && evenSteps(h.taps) !== null;
+  const borderRows = Array.from({ length: h.T }, (_, t) => t).filter((t) => t < h.lo || t >= h.hi);
+
   /** border rows x full blocks: row checks only */
   const rows = (o0: Expr, bo: number): Stmt[] =>
-    border.count > 0 && full > 0
+    fusedBorderRows && full > 0
+      ? borderRows.map((t) => fullBlocks(i32(t), { min: t, max: t }, o0, bo, rowStart(i32(t), o0)))
+      : border.count > 0 && full > 0
       ? [parallel('rb', 0, border.count, (rb) => [let_('th', border.at(rb)), ...rowStart(v('th'), o0), fullBlocks(v('th'), border.span, o0, bo)])]
       : [];
 
@@ -341,8 +356,18 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
   // padding-side columns in blocks at constant positions: a tap that would read padding at
   // some j is left out at that j by the generator, so these need no column checks
   const edgeBlocks = [...chunks(0, wAxis.lo, bw), ...chunks(wAxis.hi, wAxis.T, bw)];
+  const colBlocks = (th: Expr, rowSet: Span | null, o0: Expr, bo: number): Stmt[] => [
+    ...(tail > 0 ? block(th, rowSet, o0, bo, i32(mid), tail, 't_') : []),
+    ...edgeBlocks.flatMap(([c0, cw]) => block(th, rowSet, o0, bo, i32(c0), cw, `e${c0}_`)),
+  ];
   const cols = (o0: Expr, bo: number): Stmt[] =>
-    edgeBlocks.length > 0 || tail > 0
+    (edgeBlocks.length > 0 || tail > 0) && fusedBorderRows
+      ? [
+          // the interior rows unchecked (their kernel rows fused), the border rows checked
+          ...(h.hi > h.lo ? [parallel('th', h.lo, h.hi, (th) => [...rowStart(th, o0), ...colBlocks(th, null, o0, bo)])] : []),
+          ...(border.count > 0 ? [parallel('rb', 0, border.count, (rb) => [let_('th', border.at(rb)), ...rowStart(v('th'), o0), ...colBlocks(v('th'), border.span, o0, bo)])] : []),
+        ]
+      : edgeBlocks.length > 0 || tail > 0
       ? [
           parallel('th', 0, h.T, (th) => [
             ...rowStart(th, o0),

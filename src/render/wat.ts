@@ -683,7 +683,10 @@ function vectorGroups(loop: Extract<Stmt, { k: 'for' }>, mutableF32: ReadonlySet
   const body = loop.body;
   if (body.some((st) => st.k === 'for' || st.k === 'if' || st.k === 'barrier')) return [];
   // packing and unpacking cost about two steps: a loop of fewer than 4 steps stays scalar
-  if (loop.from.k === 'const' && loop.to.k === 'const' && (loop.to.v - loop.from.v) / loop.step < MIN_SIMD_TRIPS) return [];
+  // (a loop of 2-3 steps pays where each step updates every vector twice or more: a packed
+  // gather's border row, its taps fused over the 2-3 kernel rows inside the input)
+  const trips = loop.from.k === 'const' && loop.to.k === 'const' ? (loop.to.v - loop.from.v) / loop.step : Infinity;
+  if (trips < 2) return [];
   const loadLets = new Map<string, { st: Stmt; buf: string; index: Expr }>();
   for (const st of body) if (st.k === 'let' && !st.mutable && st.t === 'f32' && st.init.k === 'load') loadLets.set(st.name, { st, buf: st.init.buf, index: st.init.index });
   // acc += factor * L, L a load let
@@ -746,6 +749,7 @@ function vectorGroups(loop: Extract<Stmt, { k: 'for' }>, mutableF32: ReadonlySet
       groups.push({ accs: qs.map((q) => q.acc), factor: qs[0]!.factor, buf: l0.buf, index: l0.index, stmts: new Set(qs.map((q) => q.st)), last: body[hi]!, deadLets: new Set(), factorLoad: null });
     }
   }
+  if (trips < MIN_SIMD_TRIPS && groups.length < 2 * vectors(groups).length) return [];
   // a load let that only vectorized statements read is not emitted
   const all = new Set(groups.flatMap((g) => [...g.stmts]));
   const reads = readsOf(body, all);
