@@ -194,6 +194,9 @@ export const CASES: readonly TestCase[] = [
   conv('conv2d', [2, 1, 9, 10], { co: 8, k: 5, p: 2 }),
   conv('conv2d', [1, 2, 9, 7], { co: 6, k: 3, s: 2, p: 2, d: 2 }),
   conv('conv2d', [1, 3, 3, 5], { co: 5, k: 2, p: 2 }),
+  // interior columns that 5 divides and 4 does not: blocks of 5 columns (evenWidth), no tail
+  conv('conv2d', [1, 5, 7, 12], { co: 6, k: 3, p: 1 }),
+  conv('conv2d', [2, 4, 7, 22], { co: 5, k: 3, s: 2, p: 1 }),
   // conv1d
   conv('conv1d', [2, 3, 11], { co: 4, k: 3, s: 2, p: 1, d: 2 }),
   conv('conv1d', [1, 4, 8], { co: 2, k: 4, p: 'same' }),

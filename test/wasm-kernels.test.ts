@@ -187,6 +187,27 @@ describe('simd: the packed gather vectorizes over output channels', () => {
   });
 });
 
+// the packed gather's evenWidth: 15 interior columns (D's forward) run as 3 blocks of 5
+// columns, not 3 of 4 and a tail block of 3
+describe('packed gather: 5 columns per block where 5 divides the interior columns and 4 does not', () => {
+  const lowered = (w: number) => {
+    const plan = planModel(parseModel({ name: 'even', batch: 1, input: [4, 8, w], layers: [{ type: 'conv2d', name: 'c', out_channels: 8, kernel: 3, stride: 2, padding: 1 }] }), { strategy: 'direct' });
+    const prog = lowerLayer(plan.layers[0]!, { target: 'wasm' });
+    return (suffix: string) => printWat(kernelModule([prog.forward.find((c) => c.kernel.name.endsWith(suffix))!.kernel]));
+  };
+  it('15 interior columns: blocks of 5, the cols kernel only the padding-side column', () => {
+    const wat = lowered(32);
+    expect(wat('_fwd_direct')).toMatch(/\$acc0_4\b/);
+    expect(wat('_fwd_direct')).not.toMatch(/\$acc0_5\b/);
+    expect(wat('_fwd_direct_cols')).not.toMatch(/\$t_acc/);
+  });
+  it('16 interior columns: blocks of 4', () => {
+    const wat = lowered(34);
+    expect(wat('_fwd_direct')).toMatch(/\$acc0_3\b/);
+    expect(wat('_fwd_direct')).not.toMatch(/\$acc0_4\b/);
+  });
+});
+
 // a kernel row's taps in one loop step update the same accumulators several times (the
 // packed gather; the column-vector gather of 1-2 channels, A's grad-input): one f32x4 per 4
 // accumulators, one vector update per tap, each lane adding in the scalar order
@@ -239,7 +260,8 @@ describe('simd: packed channel blocks padded to the lanes', () => {
     const wat = printWat(kernelModule([fwd.kernel]));
     const step = wat.slice(wat.indexOf('loop $r'));
     const body = step.slice(0, step.indexOf('(br_if $r'));
-    expect((body.match(/f32x4\.mul/g) ?? []).length).toBe(3 * 4 * 2);
+    // 3 taps x 5 columns (evenWidth: 5 divides the 10 interior columns) x 2 vectors
+    expect((body.match(/f32x4\.mul/g) ?? []).length).toBe(3 * 5 * 2);
     expect(body).not.toMatch(/f32\.mul/);
     expectOk(checkLayer(layer, rng32(5), (k, args) => runKernelWasm(k, args), 'wasm'));
   });

@@ -55,6 +55,11 @@ export interface GatherSpec {
    * two scalar lanes; the extra channels are computed and never stored. Default: exact
    */
   readonly lanes?: number;
+  /**
+   * a column block width taken instead of block[1] where it divides the interior columns and
+   * block[1] does not (no narrower tail block); absent: block[1] always
+   */
+  readonly evenWidth?: number;
   /** bias buffer, indexed by output channel, or null */
   readonly bias: string | null;
   /** the register block from the schedule: [output channels, output columns] */
@@ -322,7 +327,10 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
   // channel blocks of 4 (or 3 when that divides the channels and 4 does not: no remainder
   // code), 4 columns (8 for 1-2 channels measured slower: more live values than registers);
   // the schedule's choice (plan/schedule.ts)
-  const [bo, bw] = s.block as [number, number];
+  const [bo, blockW] = s.block as [number, number];
+  // the schedule's evenWidth where it divides the interior columns and the block's width does not
+  const inner = wAxis.hi - wAxis.lo;
+  const bw = s.evenWidth !== undefined && inner % blockW !== 0 && inner % s.evenWidth === 0 ? s.evenWidth : blockW;
   // columns: full blocks of bw interior columns, the leftover interior columns, and the
   // padding-side columns
   const full = Math.floor((wAxis.hi - wAxis.lo) / bw);

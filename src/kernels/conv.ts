@@ -72,7 +72,7 @@ function directPasses(phases: readonly [Axis, Axis][], kk: number, budget: numbe
 const PARTS = ['interior', 'rows', 'cols'] as const;
 
 /** what a direct kernel takes from its schedule: the register block and the unroll budget */
-export type DirectSchedule = Pick<ConvKernelSchedule, 'block' | 'unrollBudget' | 'packed'>;
+export type DirectSchedule = Pick<ConvKernelSchedule, 'block' | 'unrollBudget' | 'packed' | 'evenWidth'>;
 
 /** C.fwd, direct: out[n, co] = bias + sum w[co, r] * in[n, g*Cig + r] (names chosen by the caller) */
 export function directForwardStmts(c: ConvGeometry, names: GatherNames, s: DirectSchedule): DirectParts[] {
@@ -81,6 +81,7 @@ export function directForwardStmts(c: ConvGeometry, names: GatherNames, s: Direc
     ...forwardGather(c, names),
     ...(s.packed ? packedStrides(forwardGather(c, names), c.kH * c.kW) : {}),
     block: s.block,
+    ...(s.evenWidth !== undefined ? { evenWidth: s.evenWidth } : {}),
     bias: first ? names.bias : null,
     accumulate: !first,
     h: hh,
@@ -96,6 +97,7 @@ export function directGradInputStmts(c: ConvGeometry, names: GatherNames, s: Dir
     ...gradInputGather(c, names),
     ...(s.packed ? packedStrides(gradInputGather(c, names), c.kH * c.kW) : {}),
     block: s.block,
+    ...(s.evenWidth !== undefined ? { evenWidth: s.evenWidth } : {}),
     bias: first ? names.bias : null,
     accumulate: !first,
     h: hh,

@@ -166,6 +166,11 @@ export interface ConvKernelSchedule {
    */
   readonly packed?: boolean;
   /**
+   * wasm packed gather: a column block width taken instead of block[1] for an axis (or stride
+   * phase) whose interior columns it divides and block[1] does not: no narrower tail block
+   */
+  readonly evenWidth?: number;
+  /**
    * wasm im2row grad-weight: floats from one row of the im2row buffer to the next, K padded
    * so that a row is an odd number of 64-byte lines (the GEMM reads a column panel, one line
    * per row: rows 2 KB apart share a few cache sets); absent: K
@@ -284,6 +289,13 @@ export const WASM_IM2ROW_MIN_CIN = 4;
  */
 export const WASM_GATHER_BLOCK = [16, 4] as const;
 /**
+ * the packed gather's column width where it divides the interior columns and 4 does not (D's
+ * forward: 15 interior columns, 3 blocks of 5 instead of 3 of 4 and a tail of 3). Same process,
+ * rounds interleaved (load 5.6-5.8), D forward 2.26-2.34 -> 2.13-2.18 ms; B's and E's within
+ * the noise; 5 columns everywhere measured D's grad-input 3-4% slower
+ */
+export const WASM_GATHER_EVEN_W = 5;
+/**
  * a gather over 1-3 output channels per group keeps the column vectors (f32x4 over 4
  * contiguous output columns, stride 1), 8 columns per block: config A's grad-input (1
  * channel, k5) 0.16 -> 0.13 ms (47 -> 59% of the calibration GEMM; 16 columns 61%), no
@@ -318,7 +330,7 @@ function wasmKernel(layer: ConvLayer, role: KernelRole, o: ScheduleOverrides): C
       return k.algorithm === 'gather' ? { ...k, block: [k.block[0]!, WASM_COLUMN_GATHER_W], unrollBudget: null } : k;
     }
     const k = tsKernel({ ...layer, schedule: { ...layer.schedule, [role]: 'direct' } }, role, o);
-    return { ...k, block: [Math.min(WASM_GATHER_BLOCK[0], outPer), WASM_GATHER_BLOCK[1]], unrollBudget: null, packed: true };
+    return { ...k, block: [Math.min(WASM_GATHER_BLOCK[0], outPer), WASM_GATHER_BLOCK[1]], unrollBudget: null, packed: true, evenWidth: WASM_GATHER_EVEN_W };
   }
   const k = role !== 'gradWeight' || layer.schedule.gradWeight === 'im2row' || c.inC / c.groups < WASM_IM2ROW_MIN_CIN ? tsKernel(layer, role, o) : tsKernel({ ...layer, schedule: { ...layer.schedule, gradWeight: 'im2row' } }, role, o);
   if (k.algorithm === 'im2row' && role === 'gradWeight') {
