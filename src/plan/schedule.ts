@@ -285,7 +285,13 @@ export const WASM_IM2ROW_MIN_CIN = 4;
  * weight vectors once. Measured with the taps of a kernel row in one loop (Node 20, 2-vCPU
  * machine, load 6-7, min of 40 calls against the WASM-SIMD calibration GEMM), forward
  * B/C/D/E: 8x4 96/87/87/104%, 16x4 97/94/95/101%, 12x4 97/92/91/105%, 8x6 95/90/86/98%
- * (with one loop per tap: 8x4 80/73/78/91%; the column-vector gather it replaces 49/52/26/41%)
+ * (with one loop per tap: 8x4 80/73/78/91%; the column-vector gather it replaces 49/52/26/41%).
+ * Register pressure, seen with perf annotate (node --perf-prof): TurboFan issues all of a loop
+ * step's loads first (12 weight vectors, 6 splats), so 16 accumulators spill (42 of the step's
+ * ~160 instructions move xmm to and from the stack, against 96 mul / add). Spill-free shapes
+ * (8x4 or 16x2 with one loop per tap, 14 live vectors, XNNPACK's 4x8) measured slower again
+ * after the input addressing was fixed: B/C/D forward 95/71/88%, 97/77/92% against 16x4's 109/104/101%
+ * (load 6); 16x4 stays
  */
 export const WASM_GATHER_BLOCK = [16, 4] as const;
 /**
