@@ -188,6 +188,15 @@ export const CASES: readonly TestCase[] = [
   // input columns are not contiguous; groups with 6 and 4 channels per group
   conv('conv2d', [1, 5, 6, 7], { co: 13, k: 3, s: 2, p: 1, d: 2 }),
   conv('conv2d', [1, 8, 5, 4], { co: 12, k: 3, p: 1, g: 2, bias: false }),
+  // its kernel rows fused for 1-3 input channels: border rows at constant rows (only the kernel
+  // rows inside the input), edge columns over unchecked interior rows; at stride 2 and dilation
+  // 2; and padding wider than the kernel (a border row that no kernel row reaches: bias only)
+  conv('conv2d', [2, 1, 9, 10], { co: 8, k: 5, p: 2 }),
+  conv('conv2d', [1, 2, 9, 7], { co: 6, k: 3, s: 2, p: 2, d: 2 }),
+  conv('conv2d', [1, 3, 3, 5], { co: 5, k: 2, p: 2 }),
+  // interior columns that 5 divides and 4 does not: blocks of 5 columns (evenWidth), no tail
+  conv('conv2d', [1, 5, 7, 12], { co: 6, k: 3, p: 1 }),
+  conv('conv2d', [2, 4, 7, 22], { co: 5, k: 3, s: 2, p: 1 }),
   // conv1d
   conv('conv1d', [2, 3, 11], { co: 4, k: 3, s: 2, p: 1, d: 2 }),
   conv('conv1d', [1, 4, 8], { co: 2, k: 4, p: 'same' }),

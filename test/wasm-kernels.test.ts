@@ -167,11 +167,44 @@ describe('simd: the packed gather vectorizes over output channels', () => {
     const step = wat.slice(wat.indexOf('loop $r'));
     const body = step.slice(0, step.indexOf('(br_if $r'));
     // a kernel row's 3 taps x 4 columns x 16 channels: the 9 input columns they read (0..8,
-    // stride 2) splatted once each, 4 weight vectors per tap, 48 vector multiply-adds
+    // stride 2) splatted once each, straight from memory (v128.load32_splat, no f32.load),
+    // 4 weight vectors per tap, 48 vector multiply-adds
     expect(WASM_GATHER_BLOCK).toEqual([16, 4]);
-    expect((body.match(/f32x4\.splat/g) ?? []).length).toBe(9);
-    expect((body.match(/v128\.load/g) ?? []).length).toBe(12);
+    expect((body.match(/v128\.load32_splat/g) ?? []).length).toBe(9);
+    expect((body.match(/f32x4\.splat|f32\.load/g) ?? []).length).toBe(0);
+    expect((body.match(/v128\.load(?!32_splat)/g) ?? []).length).toBe(12);
     expect((body.match(/f32x4\.mul/g) ?? []).length).toBe(48);
+  });
+  it('reads the input at one address per step, the columns in offset immediates', () => {
+    // the leftmost tap reads column -1 under padding: the step's base xb is its read, and
+    // each column's constant (0..8 floats) goes into the load's offset, not an address add
+    const wat = watOf('_fwd_direct');
+    const step = wat.slice(wat.indexOf('loop $r'));
+    const body = step.slice(0, step.indexOf('(br_if $r'));
+    const splats = body.match(/v128\.load32_splat[^(]*\(i32\.add \(local\.get \$x_at\) \(i32\.shl \(local\.get \$xb\) \(i32\.const 2\)\)\)/g) ?? [];
+    expect(splats.length).toBe(9);
+    expect(new Set(splats.map((t) => /offset=(\d+)/.exec(t)?.[1] ?? '0'))).toEqual(new Set(['0', '4', '8', '12', '16', '20', '24', '28', '32']));
+  });
+});
+
+// the packed gather's evenWidth: 15 interior columns (D's forward) run as 3 blocks of 5
+// columns, not 3 of 4 and a tail block of 3
+describe('packed gather: 5 columns per block where 5 divides the interior columns and 4 does not', () => {
+  const lowered = (w: number) => {
+    const plan = planModel(parseModel({ name: 'even', batch: 1, input: [4, 8, w], layers: [{ type: 'conv2d', name: 'c', out_channels: 8, kernel: 3, stride: 2, padding: 1 }] }), { strategy: 'direct' });
+    const prog = lowerLayer(plan.layers[0]!, { target: 'wasm' });
+    return (suffix: string) => printWat(kernelModule([prog.forward.find((c) => c.kernel.name.endsWith(suffix))!.kernel]));
+  };
+  it('15 interior columns: blocks of 5, the cols kernel only the padding-side column', () => {
+    const wat = lowered(32);
+    expect(wat('_fwd_direct')).toMatch(/\$acc0_4\b/);
+    expect(wat('_fwd_direct')).not.toMatch(/\$acc0_5\b/);
+    expect(wat('_fwd_direct_cols')).not.toMatch(/\$t_acc/);
+  });
+  it('16 interior columns: blocks of 4', () => {
+    const wat = lowered(34);
+    expect(wat('_fwd_direct')).toMatch(/\$acc0_3\b/);
+    expect(wat('_fwd_direct')).not.toMatch(/\$acc0_4\b/);
   });
 });
 
@@ -227,7 +260,8 @@ describe('simd: packed channel blocks padded to the lanes', () => {
     const wat = printWat(kernelModule([fwd.kernel]));
     const step = wat.slice(wat.indexOf('loop $r'));
     const body = step.slice(0, step.indexOf('(br_if $r'));
-    expect((body.match(/f32x4\.mul/g) ?? []).length).toBe(3 * 4 * 2);
+    // 3 taps x 5 columns (evenWidth: 5 divides the 10 interior columns) x 2 vectors
+    expect((body.match(/f32x4\.mul/g) ?? []).length).toBe(3 * 5 * 2);
     expect(body).not.toMatch(/f32\.mul/);
     expectOk(checkLayer(layer, rng32(5), (k, args) => runKernelWasm(k, args), 'wasm'));
   });

@@ -61,6 +61,11 @@ export interface GatherSpec {
    * two scalar lanes; the extra channels are computed and never stored. Default: exact
    */
   readonly lanes?: number;
+  /**
+   * a column block width taken instead of block[1] where it divides the interior columns and
+   * block[1] does not (no narrower tail block); absent: block[1] always
+   */
+  readonly evenWidth?: number;
   /** bias buffer, indexed by output channel, or null */
   readonly bias: string | null;
   /** the register block from the schedule: [output channels, output columns] */
@@ -160,6 +165,9 @@ function eachTap(a: Axis, t: E, axis: string, limit: number, body: (k: E, off: E
   return [loop(i, 0, a.taps.length, () => (leaves ? [let_(at, add(mul(t, a.inStep), off)), if_(and(ge(v(at), 0), lt(v(at), a.inSize)), body(k, off))] : body(k, off)))];
 }
 
+/** `st` under `cond`: as is where cond is constant true, nothing where constant false (a border row at a constant row whose kernel row reads only padding) */
+const guarded = (cond: Expr, st: Stmt): Stmt[] => (cond.k !== 'const' ? [{ k: 'if', cond, then: [st], else: [] }] : cond.v !== 0 ? [st] : []);
+
 /** [start, width] chunks covering [from, to) in steps of `width` (the last may be shorter) */
 function chunks(from: number, to: number, width: number): [number, number][] {
   const out: [number, number][] = [];
@@ -247,6 +255,12 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
      */
     const packedRow = (r: Expr, wRow: E, xRow: E): Stmt[] => {
       const st: Stmt[] = [];
+      // every input read of the step is xb plus a constant >= 0: one address per step, each
+      // column's constant a load's offset immediate (the leftmost tap's offset is negative
+      // under padding; read from inside the input, xb itself is >= 0)
+      const cols = wAxis.taps.flatMap((tapW) => Array.from({ length: bw }, (_, j) => j).filter((j) => ok(tapW, j)).map((j) => j * wAxis.inStep + tapW.off));
+      const minCol = Math.min(...cols);
+      st.push(let_('xb', ix.inAt(add(v('xrow'), xRow), r, 0, tw0, minCol)));
       const loaded = new Set<number>();
       const xName = (col: number) => `x${col < 0 ? 'm' + -col : col}`;
       const ts = s.tapStride ?? 1;
@@ -257,7 +271,7 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
           const col = j * wAxis.inStep + tapW.off;
           if (!loaded.has(col)) {
             loaded.add(col);
-            st.push(let_(xName(col), load(s.inp, ix.inAt(add(v('xrow'), xRow), r, 0, tw0, col)), 'f32'));
+            st.push(let_(xName(col), load(s.inp, add(v('xb'), col - minCol)), 'f32'));
           }
         }
         for (let o = 0; o < bc; o++) st.push(let_(`w${tapW.k}_${o}`, load(s.w, add(add(add(wBase, mul(r, s.rStride)), wRow), o * s.oStride + tapW.k * ts)), 'f32'));
@@ -269,12 +283,16 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
     // scalar): where no row is checked and the kernel rows' taps step evenly, one loop over
     // (kernel row, channel) pairs instead
     const rowStep = evenSteps(h.taps);
-    const fuseRows = s.channelsInner === true && rowSet === null && s.redPer < FUSE_ROWS_BELOW && h.taps.length > 1 && rowStep !== null;
+    // a border row at a constant row (fusedBorderRows below) fuses the kernel rows that read
+    // inside the input there: a contiguous run of taps (each tap's valid rows are an interval
+    // moving evenly with the tap), so no row is checked in either case
+    const rowTaps = rowSet === null ? h.taps : rowSet.min === rowSet.max && th.k === 'const' ? h.taps.filter((tp) => th.v >= tp.lo && th.v < tp.hi) : [];
+    const fuseRows = s.channelsInner === true && s.redPer < FUSE_ROWS_BELOW && h.taps.length > 1 && rowStep !== null && rowTaps.length > 0;
     if (fuseRows) {
-      const t0 = h.taps[0]!;
+      const t0 = rowTaps[0]!;
       const ts = s.tapStride ?? 1;
       body.push(
-        loop('q', 0, h.taps.length * s.redPer, (q) => {
+        loop('q', 0, rowTaps.length * s.redPer, (q) => {
           const i = s.redPer === 1 ? q : idiv(q, s.redPer);
           const r = s.redPer === 1 ? i32(0) : mod(q, s.redPer);
           return [
@@ -293,7 +311,7 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
         // for the block's channels contiguous (f32x4 over output channels)
         const reduce = loop('r', 0, s.redPer, (r) => packedRow(r, tapH.k * s.kW * (s.tapStride ?? 1), tapH.off * s.inW));
         const cond = and(...checks(th, rowSet, tapH));
-        body.push(cond.k === 'const' ? reduce : { k: 'if', cond, then: [reduce], else: [] });
+        body.push(...guarded(cond, reduce));
         continue;
       }
       if (bo <= 2) {
@@ -321,7 +339,7 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
           return st;
         });
         const cond = and(...checks(th, rowSet, tapH));
-        body.push(cond.k === 'const' ? reduce : { k: 'if', cond, then: [reduce], else: [] });
+        body.push(...guarded(cond, reduce));
         continue;
       }
       // one short GEMM-like loop over the reduction channels per tap: 4 + 4 loads and 16
@@ -339,7 +357,7 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
           return st;
         });
         const cond = and(...checks(th, rowSet, tapH));
-        body.push(cond.k === 'const' ? reduce : { k: 'if', cond, then: [reduce], else: [] });
+        body.push(...guarded(cond, reduce));
       }
     }
     for (let o = 0; o < bo; o++) for (let j = 0; j < bw; j++) body.push(store(s.out, outAt(o, j), v(acc(o, j))));
@@ -382,7 +400,10 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
   // channel blocks of 4 (or 3 when that divides the channels and 4 does not: no remainder
   // code), 4 columns (8 for 1-2 channels measured slower: more live values than registers);
   // the schedule's choice (plan/schedule.ts)
-  const [bo, bw] = s.block as [number, number];
+  const [bo, blockW] = s.block as [number, number];
+  // the schedule's evenWidth where it divides the interior columns and the block's width does not
+  const inner = wAxis.hi - wAxis.lo;
+  const bw = s.evenWidth !== undefined && inner % blockW !== 0 && inner % s.evenWidth === 0 ? s.evenWidth : blockW;
   // columns: full blocks of bw interior columns, the leftover interior columns, and the
   // padding-side columns
   const full = Math.floor((wAxis.hi - wAxis.lo) / bw);
@@ -390,16 +411,24 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
   // interior columns past the last full block: one narrower block at a constant column
   const tail = wAxis.hi - mid;
   const border = skipRange(h.lo, h.hi, h.T);
-  const fullBlocks = (th: Expr, rowSet: Span | null, o0: Expr, bo: number): Stmt =>
-    parallel('cb', 0, full, (cb) => [let_('tw0', add(mul(cb, bw), wAxis.lo)), ...block(th, rowSet, o0, bo, v('tw0'), bw)]);
+  /** `rowLets`: the row's bases inside the column loop (each border row at a constant row has its own loop) */
+  const fullBlocks = (th: Expr, rowSet: Span | null, o0: Expr, bo: number, rowLets: Stmt[] = []): Stmt =>
+    parallel('cb', 0, full, (cb) => [let_('tw0', add(mul(cb, bw), wAxis.lo)), ...rowLets, ...block(th, rowSet, o0, bo, v('tw0'), bw)]);
 
   /** interior rows x full column blocks: no checks at all */
   const interior = (o0: Expr, bo: number): Stmt[] =>
     h.hi > h.lo && full > 0 ? [parallel('th', h.lo, h.hi, (th) => [...rowStart(th, o0), fullBlocks(th, null, o0, bo)])] : [];
 
+  // a packed gather over few reduction channels fuses its kernel rows (block above): each
+  // border row at its constant row, the kernel rows inside the input known, no checks
+  const fusedBorderRows = s.channelsInner === true && s.redPer < FUSE_ROWS_BELOW && h.taps.length > 1 && evenSteps(h.taps) !== null;
+  const borderRows = Array.from({ length: h.T }, (_, t) => t).filter((t) => t < h.lo || t >= h.hi);
+
   /** border rows x full blocks: row checks only */
   const rows = (o0: Expr, bo: number): Stmt[] =>
-    border.count > 0 && full > 0
+    fusedBorderRows && full > 0
+      ? borderRows.map((t) => fullBlocks(i32(t), { min: t, max: t }, o0, bo, rowStart(i32(t), o0)))
+      : border.count > 0 && full > 0
       ? [parallel('rb', 0, border.count, (rb) => [let_('th', border.at(rb)), ...rowStart(v('th'), o0), fullBlocks(v('th'), border.span, o0, bo)])]
       : [];
 
@@ -408,8 +437,18 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
   // padding-side columns in blocks at constant positions: a tap that would read padding at
   // some j is left out at that j by the generator, so these need no column checks
   const edgeBlocks = [...chunks(0, wAxis.lo, bw), ...chunks(wAxis.hi, wAxis.T, bw)];
+  const colBlocks = (th: Expr, rowSet: Span | null, o0: Expr, bo: number): Stmt[] => [
+    ...(tail > 0 ? block(th, rowSet, o0, bo, i32(mid), tail, 't_') : []),
+    ...edgeBlocks.flatMap(([c0, cw]) => block(th, rowSet, o0, bo, i32(c0), cw, `e${c0}_`)),
+  ];
   const cols = (o0: Expr, bo: number): Stmt[] =>
-    edgeBlocks.length > 0 || tail > 0
+    (edgeBlocks.length > 0 || tail > 0) && fusedBorderRows
+      ? [
+          // the interior rows unchecked (their kernel rows fused), the border rows checked
+          ...(h.hi > h.lo ? [parallel('th', h.lo, h.hi, (th) => [...rowStart(th, o0), ...colBlocks(th, null, o0, bo)])] : []),
+          ...(border.count > 0 ? [parallel('rb', 0, border.count, (rb) => [let_('th', border.at(rb)), ...rowStart(v('th'), o0), ...colBlocks(v('th'), border.span, o0, bo)])] : []),
+        ]
+      : edgeBlocks.length > 0 || tail > 0
       ? [
           parallel('th', 0, h.T, (th) => [
             ...rowStart(th, o0),

@@ -73,7 +73,7 @@ function directPasses(phases: readonly [Axis, Axis][], kk: number, budget: numbe
 const PARTS = ['interior', 'rows', 'cols'] as const;
 
 /** what a direct kernel takes from its schedule: the register block and the unroll budget */
-export type DirectSchedule = Pick<ConvKernelSchedule, 'block' | 'unrollBudget' | 'packed'> & Partial<Pick<ConvKernelSchedule, 'pixels' | 'tapUnroll'>>;
+export type DirectSchedule = Pick<ConvKernelSchedule, 'block' | 'unrollBudget' | 'packed' | 'evenWidth'> & Partial<Pick<ConvKernelSchedule, 'pixels' | 'tapUnroll'>>;
 
 /** C.fwd, direct: out[n, co] = bias + sum w[co, r] * in[n, g*Cig + r] (names chosen by the caller) */
 export function directForwardStmts(c: ConvGeometry, names: GatherNames, s: DirectSchedule): DirectParts[] {
@@ -83,6 +83,7 @@ export function directForwardStmts(c: ConvGeometry, names: GatherNames, s: Direc
     ...(s.packed ? packedStrides(forwardGather(c, names), c.kH * c.kW) : {}),
     block: s.block,
     ...(s.pixels === 'invocations' ? { pixels: s.pixels, tapUnroll: s.tapUnroll } : {}),
+    ...(s.evenWidth !== undefined ? { evenWidth: s.evenWidth } : {}),
     bias: first ? names.bias : null,
     accumulate: !first,
     h: hh,
@@ -99,6 +100,7 @@ export function directGradInputStmts(c: ConvGeometry, names: GatherNames, s: Dir
     ...(s.packed ? packedStrides(gradInputGather(c, names), c.kH * c.kW) : {}),
     block: s.block,
     ...(s.pixels === 'invocations' ? { pixels: s.pixels, tapUnroll: s.tapUnroll } : {}),
+    ...(s.evenWidth !== undefined ? { evenWidth: s.evenWidth } : {}),
     bias: first ? names.bias : null,
     accumulate: !first,
     h: hh,

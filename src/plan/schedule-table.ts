@@ -20,6 +20,7 @@ function detailCell(t: ModelSchedule['target'], k: ConvKernelSchedule): string {
   const out: string[] = [];
   if (k.pixels === 'invocations' && (k.algorithm === 'gather' || k.algorithm === 'im2row')) out.push('pixels as invocations');
   if (k.packed) out.push('weights packed [g][r][kh][kw][o] per call, f32x4 over output channels');
+  if (k.evenWidth !== undefined) out.push(`${k.evenWidth} cols where that leaves no tail block`);
   if (k.colsByRow) out.push('im2row copied a row at a time');
   if (k.colsStride !== undefined) out.push(`im2row rows ${k.colsStride} floats apart`);
   if (k.unrollBudget !== null) out.push(`unroll budget ${k.unrollBudget} IR nodes`);

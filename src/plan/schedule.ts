@@ -166,6 +166,11 @@ export interface ConvKernelSchedule {
    */
   readonly packed?: boolean;
   /**
+   * wasm packed gather: a column block width taken instead of block[1] for an axis (or stride
+   * phase) whose interior columns it divides and block[1] does not: no narrower tail block
+   */
+  readonly evenWidth?: number;
+  /**
    * wasm im2row grad-weight: floats from one row of the im2row buffer to the next, K padded
    * so that a row is an odd number of 64-byte lines (the GEMM reads a column panel, one line
    * per row: rows 2 KB apart share a few cache sets); absent: K
@@ -280,9 +285,22 @@ export const WASM_IM2ROW_MIN_CIN = 4;
  * weight vectors once. Measured with the taps of a kernel row in one loop (Node 20, 2-vCPU
  * machine, load 6-7, min of 40 calls against the WASM-SIMD calibration GEMM), forward
  * B/C/D/E: 8x4 96/87/87/104%, 16x4 97/94/95/101%, 12x4 97/92/91/105%, 8x6 95/90/86/98%
- * (with one loop per tap: 8x4 80/73/78/91%; the column-vector gather it replaces 49/52/26/41%)
+ * (with one loop per tap: 8x4 80/73/78/91%; the column-vector gather it replaces 49/52/26/41%).
+ * Register pressure, seen with perf annotate (node --perf-prof): TurboFan issues all of a loop
+ * step's loads first (12 weight vectors, 6 splats), so 16 accumulators spill (42 of the step's
+ * ~160 instructions move xmm to and from the stack, against 96 mul / add). Spill-free shapes
+ * (8x4 or 16x2 with one loop per tap, 14 live vectors, XNNPACK's 4x8) measured slower again
+ * after the input addressing was fixed: B/C/D forward 95/71/88%, 97/77/92% against 16x4's 109/104/101%
+ * (load 6); 16x4 stays
  */
 export const WASM_GATHER_BLOCK = [16, 4] as const;
+/**
+ * the packed gather's column width where it divides the interior columns and 4 does not (D's
+ * forward: 15 interior columns, 3 blocks of 5 instead of 3 of 4 and a tail of 3). Same process,
+ * rounds interleaved (load 5.6-5.8), D forward 2.26-2.34 -> 2.13-2.18 ms; B's and E's within
+ * the noise; 5 columns everywhere measured D's grad-input 3-4% slower
+ */
+export const WASM_GATHER_EVEN_W = 5;
 /**
  * a gather over 1-3 output channels per group keeps the column vectors (f32x4 over 4
  * contiguous output columns, stride 1), 8 columns per block: config A's grad-input (1
@@ -318,7 +336,7 @@ function wasmKernel(layer: ConvLayer, role: KernelRole, o: ScheduleOverrides): C
       return k.algorithm === 'gather' ? { ...k, block: [k.block[0]!, WASM_COLUMN_GATHER_W], unrollBudget: null } : k;
     }
     const k = tsKernel({ ...layer, schedule: { ...layer.schedule, [role]: 'direct' } }, role, o);
-    return { ...k, block: [Math.min(WASM_GATHER_BLOCK[0], outPer), WASM_GATHER_BLOCK[1]], unrollBudget: null, packed: true };
+    return { ...k, block: [Math.min(WASM_GATHER_BLOCK[0], outPer), WASM_GATHER_BLOCK[1]], unrollBudget: null, packed: true, evenWidth: WASM_GATHER_EVEN_W };
   }
   const k = role !== 'gradWeight' || layer.schedule.gradWeight === 'im2row' || c.inC / c.groups < WASM_IM2ROW_MIN_CIN ? tsKernel(layer, role, o) : tsKernel({ ...layer, schedule: { ...layer.schedule, gradWeight: 'im2row' } }, role, o);
   if (k.algorithm === 'im2row' && role === 'gradWeight') {

@@ -38,7 +38,7 @@ class FnBuilder {
     this.bufs = new Map(k.buffers.map((b) => [b.name, b.t]));
     for (const s of k.scalars) this.types.set(s.name, s.t);
     // a chunk's loop bounds (src/wasm/split.ts): the host passes them within the loop's range
-    for (const n of k.nonNegScalars ?? []) this.nonNegVars.add(n);
+    for (const n of k.nonNegScalars ?? []) this.lowerBounds.set(n, 0);
   }
 
   private fail(msg: string): never {
@@ -160,20 +160,39 @@ class FnBuilder {
     return ok(e);
   }
 
-  /** locals known to be >= 0 (loop counters from >= 0, immutable lets of such values) */
-  private readonly nonNegVars = new Set<string>();
+  /**
+   * a lower bound of each i32 local that has one: loop counters (their start's bound),
+   * immutable lets (their value's bound), the chunk bounds (0). An index whose constant term is
+   * negative can still be >= 0 (a kernel row above the output row, read from an output row
+   * below the padding), and proving it is what lets a load's constant go into its offset
+   */
+  private readonly lowerBounds = new Map<string, number>();
 
-  private nonNeg(e: Expr): boolean {
+  /** a lower bound of an i32 expression (null: none known); nested terms' bounds add up */
+  private lowerBound(e: Expr): number | null {
     switch (e.k) {
       case 'const':
-        return e.v >= 0;
+        return e.v;
       case 'var':
-        return this.nonNegVars.has(e.name);
-      case 'bin':
-        return (e.op === '+' || e.op === '*' || e.op === 'idiv' || e.op === 'mod') && this.nonNeg(e.a) && this.nonNeg(e.b);
+        return this.lowerBounds.get(e.name) ?? null;
+      case 'bin': {
+        const a = this.lowerBound(e.a);
+        const b = this.lowerBound(e.b);
+        if (a === null) return null;
+        if (e.op === '-' && e.b.k === 'const') return a - e.b.v;
+        if (b === null) return null;
+        if (e.op === '+') return a + b;
+        if (a < 0 || b < 0) return null;
+        if (e.op === '*') return a * b;
+        return e.op === 'idiv' || e.op === 'mod' ? 0 : null;
+      }
       default:
-        return false;
+        return null;
     }
+  }
+
+  private nonNeg(e: Expr): boolean {
+    return (this.lowerBound(e) ?? -1) >= 0;
   }
 
   /**
@@ -388,6 +407,10 @@ class FnBuilder {
 
   private vecUpdate(g: VecGroup): void {
     this.vecOperand(factorKey(g), () => {
+      if (g.factorLoad) {
+        const offset = this.address(g.factorLoad.buf, g.factorLoad.index);
+        return this.push({ op: 'v128.load32_splat', offset });
+      }
       this.expr(g.factor, 'f32');
       this.push({ op: 'f32x4.splat' });
     });
@@ -466,8 +489,9 @@ class FnBuilder {
         const name = this.local(s.name, s.t);
         if (s.mutable && s.t === 'f32' && name === s.name) this.mutableF32.add(s.name);
         else this.mutableF32.delete(s.name);
-        if (!s.mutable && s.t === 'i32' && this.nonNeg(s.init)) this.nonNegVars.add(s.name);
-        else this.nonNegVars.delete(s.name);
+        const lb = !s.mutable && s.t === 'i32' ? this.lowerBound(s.init) : null;
+        if (lb !== null) this.lowerBounds.set(s.name, lb);
+        else this.lowerBounds.delete(s.name);
         this.expr(s.init, s.t);
         return this.push({ op: 'local.set', name });
       }
@@ -504,8 +528,9 @@ class FnBuilder {
         this.types.set(s.v, 'i32');
         const groups = this.vecPack(s);
         const v = this.local(s.v, 'i32');
-        if (this.nonNeg(s.from)) this.nonNegVars.add(s.v);
-        else this.nonNegVars.delete(s.v);
+        const lb = s.step > 0 ? this.lowerBound(s.from) : null;
+        if (lb !== null) this.lowerBounds.set(s.v, lb);
+        else this.lowerBounds.delete(s.v);
         this.expr(s.from, 'i32');
         this.push({ op: 'local.set', name: v });
         if (s.from.k === 'const' && s.to.k === 'const' && s.step > 0) this.counters.set(s.v, [s.from.v, s.to.v]);
@@ -585,6 +610,12 @@ interface VecGroup {
   readonly last: Stmt;
   /** the load lets only this group reads (not emitted) */
   readonly deadLets: ReadonlySet<Stmt>;
+  /**
+   * the factor's load, where the factor is a load let that only vector updates read: the splat
+   * is then one v128.load32_splat at its first use instead of an f32.load, a local and an
+   * f32x4.splat (null: the factor is computed, then splatted)
+   */
+  readonly factorLoad: { readonly buf: string; readonly index: Expr } | null;
   readonly local: string;
 }
 
@@ -652,7 +683,10 @@ function vectorGroups(loop: Extract<Stmt, { k: 'for' }>, mutableF32: ReadonlySet
   const body = loop.body;
   if (body.some((st) => st.k === 'for' || st.k === 'if' || st.k === 'barrier')) return [];
   // packing and unpacking cost about two steps: a loop of fewer than 4 steps stays scalar
-  if (loop.from.k === 'const' && loop.to.k === 'const' && (loop.to.v - loop.from.v) / loop.step < MIN_SIMD_TRIPS) return [];
+  // (a loop of 2-3 steps pays where each step updates every vector twice or more: a packed
+  // gather's border row, its taps fused over the 2-3 kernel rows inside the input)
+  const trips = loop.from.k === 'const' && loop.to.k === 'const' ? (loop.to.v - loop.from.v) / loop.step : Infinity;
+  if (trips < 2) return [];
   const loadLets = new Map<string, { st: Stmt; buf: string; index: Expr }>();
   for (const st of body) if (st.k === 'let' && !st.mutable && st.t === 'f32' && st.init.k === 'load') loadLets.set(st.name, { st, buf: st.init.buf, index: st.init.index });
   // acc += factor * L, L a load let
@@ -712,14 +746,24 @@ function vectorGroups(loop: Extract<Stmt, { k: 'for' }>, mutableF32: ReadonlySet
     if (span.some((sp, i) => i > 0 && sp.lo < span[i - 1]!.hi)) continue;
     for (const { qs, hi } of span) {
       const l0 = loadLets.get(qs[0]!.l)!;
-      groups.push({ accs: qs.map((q) => q.acc), factor: qs[0]!.factor, buf: l0.buf, index: l0.index, stmts: new Set(qs.map((q) => q.st)), last: body[hi]!, deadLets: new Set() });
+      groups.push({ accs: qs.map((q) => q.acc), factor: qs[0]!.factor, buf: l0.buf, index: l0.index, stmts: new Set(qs.map((q) => q.st)), last: body[hi]!, deadLets: new Set(), factorLoad: null });
     }
   }
+  if (trips < MIN_SIMD_TRIPS && groups.length < 2 * vectors(groups).length) return [];
   // a load let that only vectorized statements read is not emitted
   const all = new Set(groups.flatMap((g) => [...g.stmts]));
   const reads = readsOf(body, all);
-  // the factors stay (the vector update reads them)
-  for (const g of groups) for (const v of varsOf(g.factor)) reads.set(v, 1);
+  // a factor that is a load let read by vector updates only is loaded where it is splatted
+  // (moving a load is safe without stores in the body or assignments to its index's variables)
+  const assigned = new Set(body.flatMap((st) => (st.k === 'assign' ? [st.name] : [])));
+  const splatLoad = (g: Omit<VecGroup, 'local'>) => {
+    if (g.factor.k !== 'var' || reads.has(g.factor.name) || hasStore(body)) return null;
+    const l = loadLets.get(g.factor.name);
+    return l && ![...varsOf(l.index)].some((v) => assigned.has(v)) ? l : null;
+  };
+  const fromMemory = new Map(groups.map((g) => [g, splatLoad(g)]));
+  // the other factors stay (the vector update reads them)
+  for (const g of groups) if (!fromMemory.get(g)) for (const v of varsOf(g.factor)) reads.set(v, 1);
   const laneLoad = new Map(accums.map((q) => [q.st, q.l]));
   return groups.map((g) => {
     const dead = new Set<Stmt>();
@@ -727,7 +771,9 @@ function vectorGroups(loop: Extract<Stmt, { k: 'for' }>, mutableF32: ReadonlySet
       const l = laneLoad.get(st)!;
       if (!reads.has(l)) dead.add(loadLets.get(l)!.st);
     }
-    return { ...g, deadLets: dead };
+    const f = fromMemory.get(g);
+    if (f) dead.add(f.st);
+    return { ...g, deadLets: dead, factorLoad: f ? { buf: f.buf, index: f.index } : null };
   });
 }
 

@@ -66,6 +66,8 @@ const MEM: Record<string, { code: number[]; align: number }> = {
   'i32.store': { code: [0x36], align: 2 },
   'f32.store': { code: [0x38], align: 2 },
   'v128.load': { code: [0xfd, 0x00], align: 4 },
+  // one f32 loaded into all four lanes (the splat of a value read from memory)
+  'v128.load32_splat': { code: [0xfd, 0x09], align: 2 },
   'v128.store': { code: [0xfd, 0x0b], align: 4 },
 };
 

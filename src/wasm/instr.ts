@@ -16,7 +16,7 @@ export type Instr =
   | { readonly op: 'call'; readonly name: string }
   | { readonly op: 'i32.const' | 'f32.const'; readonly value: number }
   /** byte offset added to the address operand (natural alignment always) */
-  | { readonly op: 'f32.load' | 'i32.load' | 'f32.store' | 'i32.store' | 'v128.load' | 'v128.store'; readonly offset: number }
+  | { readonly op: 'f32.load' | 'i32.load' | 'f32.store' | 'i32.store' | 'v128.load' | 'v128.load32_splat' | 'v128.store'; readonly offset: number }
   | { readonly op: 'f32x4.extract_lane' | 'f32x4.replace_lane'; readonly lane: number }
   /** fma: the product of a multiply-add (followed by local.get acc, f32x4.add), which relaxed SIMD rewrites to relaxed_madd (src/wasm/relax.ts) */
   | { readonly op: 'f32x4.mul'; readonly fma?: true }

@@ -39,6 +39,7 @@ function instrText(i: Instr): string {
     case 'f32.store':
     case 'i32.store':
     case 'v128.load':
+    case 'v128.load32_splat':
     case 'v128.store': {
       const o = (i as { offset: number }).offset;
       return o ? `${i.op} offset=${o}` : i.op;
@@ -59,7 +60,7 @@ function arity(i: Instr): [number, number] {
   if (op === 'br' || op === 'nop') return [0, 0];
   if (op === 'select' || op === 'f32x4.relaxed_madd') return [3, 1];
   if (op.endsWith('.store')) return [2, 0];
-  if (op === 'local.tee' || op === 'call' || op.endsWith('.load')) return [1, 1];
+  if (op === 'local.tee' || op === 'call' || op.endsWith('.load') || op === 'v128.load32_splat') return [1, 1];
   if (/^(f32|i32|f64|f32x4)\.(abs|neg|floor|sqrt|eqz|convert_i32_s|demote_f64|promote_f32|reinterpret_f32|reinterpret_i32|splat|extract_lane)$/.test(op)) return [1, 1];
   return [2, 1];
 }

@@ -157,7 +157,7 @@
   ;; simd: f32x4 accumulators in loop k0: acc0_00..acc0_03
   (func $linear_4096_to_4096_dx (export "linear_4096_to_4096_dx") (type $t1) (param $dy_at i32) (param $w_at i32) (param $dx_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $nb i32) (local $n0 i32) (local $bi0 i32) (local $k0 i32) (local $acc0_00 f32) (local $acc0_01 f32) (local $acc0_02 f32) (local $acc0_03 f32)
-    (local $a0 f32) (local $v_acc0_00 v128)
+    (local $v_acc0_00 v128)
     (local.set $nb (local.get $chunk_lo))
     block $nb_done
       (br_if $nb_done (i32.ge_s (local.get $nb) (local.get $chunk_hi)))
@@ -172,8 +172,7 @@
         (local.set $v_acc0_00 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_00)) (local.get $acc0_01)) (local.get $acc0_02)) (local.get $acc0_03)))
         (local.set $k0 (i32.const 0))
         loop $k0
-          (local.set $a0 (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $k0) (i32.const 2)))))
-          (local.set $v_acc0_00 (f32x4.add (f32x4.mul (f32x4.splat (local.get $a0)) (v128.load (i32.add (local.get $w_at) (i32.shl (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 4096))) (i32.const 2))))) (local.get $v_acc0_00)))
+          (local.set $v_acc0_00 (f32x4.add (f32x4.mul (v128.load32_splat (i32.add (local.get $dy_at) (i32.shl (local.get $k0) (i32.const 2)))) (v128.load (i32.add (local.get $w_at) (i32.shl (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 4096))) (i32.const 2))))) (local.get $v_acc0_00)))
           (br_if $k0 (i32.lt_s (local.tee $k0 (i32.add (local.get $k0) (i32.const 1))) (i32.const 4096)))
         end
         (local.set $acc0_00 (f32x4.extract_lane 0 (local.get $v_acc0_00)))

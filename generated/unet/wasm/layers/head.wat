@@ -24,7 +24,7 @@
   (func $conv1x1_8x32x32_to_1_fwd_direct (export "conv1x1_8x32x32_to_1_fwd_direct") (type $t0) (param $x_at i32) (param $w_at i32) (param $b_at i32) (param $y_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $n i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $cb i32) (local $tw0 i32) (local $r i32) (local $bv0 f32)
     (local $acc0_0 f32) (local $acc0_1 f32) (local $acc0_2 f32) (local $acc0_3 f32) (local $acc0_4 f32) (local $acc0_5 f32) (local $acc0_6 f32) (local $acc0_7 f32)
-    (local $w0_0 f32) (local $v_acc0_0 v128) (local $v_acc0_4 v128) (local $splat_0 v128)
+    (local $v_acc0_0 v128) (local $v_acc0_4 v128) (local $splat_0 v128)
     (local.set $n (local.get $chunk_lo))
     block $n_done
       (br_if $n_done (i32.ge_s (local.get $n) (local.get $chunk_hi)))
@@ -51,8 +51,7 @@
             (local.set $v_acc0_4 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_4)) (local.get $acc0_5)) (local.get $acc0_6)) (local.get $acc0_7)))
             (local.set $r (i32.const 0))
             loop $r
-              (local.set $w0_0 (f32.load (i32.add (local.get $w_at) (i32.shl (local.get $r) (i32.const 2)))))
-              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (local.tee $splat_0 (f32x4.splat (local.get $w0_0))) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 1024))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
+              (local.set $v_acc0_0 (f32x4.add (f32x4.mul (local.tee $splat_0 (v128.load32_splat (i32.add (local.get $w_at) (i32.shl (local.get $r) (i32.const 2))))) (v128.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 1024))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_0)))
               (local.set $v_acc0_4 (f32x4.add (f32x4.mul (local.get $splat_0) (v128.load offset=16 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $xrow) (i32.mul (local.get $r) (i32.const 1024))) (local.get $tw0)) (i32.const 2))))) (local.get $v_acc0_4)))
               (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 8)))
             end
@@ -120,7 +119,7 @@
   ;; simd: f32x4 accumulators in loop k1: acc0_00..acc0_03, acc0_04..acc0_07
   (func $conv1x1_8x32x32_to_1_dw_im2row_gemm (export "conv1x1_8x32x32_to_1_dw_im2row_gemm") (type $t2) (param $cols_at i32) (param $dy_at i32) (param $dw_at i32)
     (local $k0 i32) (local $ao0 i32) (local $bo0 i32) (local $k1 i32) (local $acc0_00 f32) (local $acc0_01 f32) (local $acc0_02 f32) (local $acc0_03 f32)
-    (local $acc0_04 f32) (local $acc0_05 f32) (local $acc0_06 f32) (local $acc0_07 f32) (local $a0 f32) (local $v_acc0_00 v128) (local $v_acc0_04 v128) (local $splat_0 v128)
+    (local $acc0_04 f32) (local $acc0_05 f32) (local $acc0_06 f32) (local $acc0_07 f32) (local $v_acc0_00 v128) (local $v_acc0_04 v128) (local $splat_0 v128)
     (local.set $acc0_00 (f32.const 0))
     (local.set $acc0_01 (f32.const 0))
     (local.set $acc0_02 (f32.const 0))
@@ -139,8 +138,7 @@
       (local.set $v_acc0_04 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_04)) (local.get $acc0_05)) (local.get $acc0_06)) (local.get $acc0_07)))
       (local.set $k1 (i32.const 0))
       loop $k1
-        (local.set $a0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2)))))
-        (local.set $v_acc0_00 (f32x4.add (f32x4.mul (local.tee $splat_0 (f32x4.splat (local.get $a0))) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 8))) (i32.const 2))))) (local.get $v_acc0_00)))
+        (local.set $v_acc0_00 (f32x4.add (f32x4.mul (local.tee $splat_0 (v128.load32_splat (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2))))) (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 8))) (i32.const 2))))) (local.get $v_acc0_00)))
         (local.set $v_acc0_04 (f32x4.add (f32x4.mul (local.get $splat_0) (v128.load offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 8))) (i32.const 2))))) (local.get $v_acc0_04)))
         (br_if $k1 (i32.lt_s (local.tee $k1 (i32.add (local.get $k1) (i32.const 1))) (i32.const 1024)))
       end
@@ -199,13 +197,13 @@
   ;; packed: reads the weights from the pack kernel's copy, blocks of 8 output channels x 4 columns, the input value the common factor
   ;; threads: loop n [0, 4) cut into 4 chunks (chunk_lo, chunk_hi), ~0.48M IR nodes
   (func $conv1x1_8x32x32_to_1_dx_direct (export "conv1x1_8x32x32_to_1_dx_direct") (type $t4) (param $dy_at i32) (param $wp_at i32) (param $dx_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
-    (local $n i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $cb i32) (local $tw0 i32) (local $acc0_0 f32) (local $acc0_1 f32)
-    (local $acc0_2 f32) (local $acc0_3 f32) (local $acc1_0 f32) (local $acc1_1 f32) (local $acc1_2 f32) (local $acc1_3 f32) (local $acc2_0 f32) (local $acc2_1 f32)
-    (local $acc2_2 f32) (local $acc2_3 f32) (local $acc3_0 f32) (local $acc3_1 f32) (local $acc3_2 f32) (local $acc3_3 f32) (local $acc4_0 f32) (local $acc4_1 f32)
-    (local $acc4_2 f32) (local $acc4_3 f32) (local $acc5_0 f32) (local $acc5_1 f32) (local $acc5_2 f32) (local $acc5_3 f32) (local $acc6_0 f32) (local $acc6_1 f32)
-    (local $acc6_2 f32) (local $acc6_3 f32) (local $acc7_0 f32) (local $acc7_1 f32) (local $acc7_2 f32) (local $acc7_3 f32) (local $x0 f32) (local $x1 f32)
-    (local $x2 f32) (local $x3 f32) (local $w0_0 f32) (local $w0_1 f32) (local $w0_2 f32) (local $w0_3 f32) (local $w0_4 f32) (local $w0_5 f32)
-    (local $w0_6 f32) (local $w0_7 f32)
+    (local $n i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $cb i32) (local $tw0 i32) (local $xb i32) (local $acc0_0 f32)
+    (local $acc0_1 f32) (local $acc0_2 f32) (local $acc0_3 f32) (local $acc1_0 f32) (local $acc1_1 f32) (local $acc1_2 f32) (local $acc1_3 f32) (local $acc2_0 f32)
+    (local $acc2_1 f32) (local $acc2_2 f32) (local $acc2_3 f32) (local $acc3_0 f32) (local $acc3_1 f32) (local $acc3_2 f32) (local $acc3_3 f32) (local $acc4_0 f32)
+    (local $acc4_1 f32) (local $acc4_2 f32) (local $acc4_3 f32) (local $acc5_0 f32) (local $acc5_1 f32) (local $acc5_2 f32) (local $acc5_3 f32) (local $acc6_0 f32)
+    (local $acc6_1 f32) (local $acc6_2 f32) (local $acc6_3 f32) (local $acc7_0 f32) (local $acc7_1 f32) (local $acc7_2 f32) (local $acc7_3 f32) (local $x0 f32)
+    (local $x1 f32) (local $x2 f32) (local $x3 f32) (local $w0_0 f32) (local $w0_1 f32) (local $w0_2 f32) (local $w0_3 f32) (local $w0_4 f32)
+    (local $w0_5 f32) (local $w0_6 f32) (local $w0_7 f32)
     (local.set $n (local.get $chunk_lo))
     block $n_done
       (br_if $n_done (i32.ge_s (local.get $n) (local.get $chunk_hi)))
@@ -249,10 +247,11 @@
             (local.set $acc7_1 (f32.const 0))
             (local.set $acc7_2 (f32.const 0))
             (local.set $acc7_3 (f32.const 0))
-            (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (local.get $tw0)) (i32.const 2)))))
-            (local.set $x1 (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (local.get $tw0)) (i32.const 2)))))
-            (local.set $x2 (f32.load offset=8 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (local.get $tw0)) (i32.const 2)))))
-            (local.set $x3 (f32.load offset=12 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $xrow) (local.get $tw0)) (i32.const 2)))))
+            (local.set $xb (i32.add (local.get $xrow) (local.get $tw0)))
+            (local.set $x0 (f32.load (i32.add (local.get $dy_at) (i32.shl (local.get $xb) (i32.const 2)))))
+            (local.set $x1 (f32.load offset=4 (i32.add (local.get $dy_at) (i32.shl (local.get $xb) (i32.const 2)))))
+            (local.set $x2 (f32.load offset=8 (i32.add (local.get $dy_at) (i32.shl (local.get $xb) (i32.const 2)))))
+            (local.set $x3 (f32.load offset=12 (i32.add (local.get $dy_at) (i32.shl (local.get $xb) (i32.const 2)))))
             (local.set $w0_0 (f32.load (local.get $wp_at)))
             (local.set $w0_1 (f32.load offset=4 (local.get $wp_at)))
             (local.set $w0_2 (f32.load offset=8 (local.get $wp_at)))
