@@ -173,6 +173,13 @@ export interface ConvKernelSchedule {
   readonly colsStride?: number;
   /** wasm im2row grad-weight: the copy writes cols a row at a time (kernels/conv-im2row-rows.ts); absent: a column at a time */
   readonly colsByRow?: boolean;
+  /**
+   * wasm reduce (grad-weight): dy packed per call into [g][co block][n][p][o] and x zero-padded
+   * (kernels/conv-dw-packed.ts), blocks of [output channels, input channels, taps of a kernel
+   * row] with f32x4 over output channels, one reduction over batch x pixels per block; absent:
+   * the layer's layouts (the TS reduction)
+   */
+  readonly dyPacked?: boolean;
 }
 
 /** see ConvKernelSchedule.pixels */
@@ -200,6 +207,8 @@ export interface ScheduleOverrides {
   readonly splitK?: SplitKOptions;
   /** wgsl: a conv's forward as the gather, or as im2row + a tiled GEMM (default: tiled where the plan's forward strategy is im2row) */
   readonly forward?: 'gather' | 'tiled';
+  /** wasm: false keeps grad-weight off the packed reduction (im2row + GEMM, or the TS reduction), to compare */
+  readonly dwPacked?: boolean;
 }
 
 type ConvLayer = ConvLayerPlan | ConvTransposeLayerPlan;
@@ -307,6 +316,26 @@ export function colsRowStride(K: number): number {
   return K % 16 === 0 && (K / 16) % 2 === 0 ? K + 16 : K;
 }
 
+/**
+ * the packed grad-weight's block [output channels, input channels, taps of a kernel row]
+ * (kernels/conv-dw-packed.ts): 16 output channels (4 f32x4) x 4 taps, 16 vector
+ * accumulators, the calibration GEMM's 4x16 tile; fewer output channels take more taps
+ */
+export const WASM_DW_PACKED_BLOCK = [16, 4, 1] as const;
+
+/** the packed grad-weight's block for a layer: about 16 vector accumulators */
+export function dwPackedBlock(c: ConvGeometry): number[] {
+  const cig = c.inC / c.groups;
+  const vecs = Math.ceil(Math.min(WASM_DW_PACKED_BLOCK[0], c.outC / c.groups) / 4);
+  const taps = Math.max(1, Math.floor(16 / vecs));
+  // taps along the kernel row first where the input channels are few
+  if (cig < WASM_DW_PACKED_BLOCK[1]) {
+    const kw = Math.min(c.kW, taps);
+    return [vecs * 4, Math.max(1, Math.min(cig, Math.floor(taps / kw))), kw];
+  }
+  return [vecs * 4, Math.min(cig, taps), 1];
+}
+
 function wasmKernel(layer: ConvLayer, role: KernelRole, o: ScheduleOverrides): ConvKernelSchedule {
   const c = underlyingConv(layer);
   if (role === 'forward' || role === 'gradInput') {
@@ -319,6 +348,9 @@ function wasmKernel(layer: ConvLayer, role: KernelRole, o: ScheduleOverrides): C
     }
     const k = tsKernel({ ...layer, schedule: { ...layer.schedule, [role]: 'direct' } }, role, o);
     return { ...k, block: [Math.min(WASM_GATHER_BLOCK[0], outPer), WASM_GATHER_BLOCK[1]], unrollBudget: null, packed: true };
+  }
+  if (role === 'gradWeight' && o.dwPacked !== false && c.outC / c.groups >= 4) {
+    return { role, algorithm: 'reduce', block: dwPackedBlock(c), ...none, dyPacked: true };
   }
   const k = role !== 'gradWeight' || layer.schedule.gradWeight === 'im2row' || c.inC / c.groups < WASM_IM2ROW_MIN_CIN ? tsKernel(layer, role, o) : tsKernel({ ...layer, schedule: { ...layer.schedule, gradWeight: 'im2row' } }, role, o);
   if (k.algorithm === 'im2row' && role === 'gradWeight') {
