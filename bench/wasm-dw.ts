@@ -4,8 +4,10 @@
 // false`: im2row + GEMM, or the TS reduction), both on the same buffers, interleaved with the
 // calibration so load that drifts hits every row alike. Each row is the median of samples
 // taken over several rounds; `% GEMM` divides its GFLOP/s by the calibration's of the run.
-// Run: npx tsx bench/wasm-dw.ts [--config A,B,C,D,E] [--rounds 4] [--block 16,4,1]
-// (--block forces the packed block, to compare tiles). Prints the load average beside it.
+// Run: npx tsx bench/wasm-dw.ts [--config A,B,C,D,E] [--rounds 4] [--block 16,4,1] [--step]
+// (--block forces the packed block, to compare tiles; --step: LeNet's training step instead,
+// the TS target's index.ts beside wasm.ts built with and without the packed grad-weight,
+// interleaved). Prints the load average beside it.
 
 import { loadavg } from 'node:os';
 import { LAYER_CONFIGS, describeConfig, planConfig } from './configs.ts';
@@ -14,7 +16,17 @@ import type { KernelCall } from '../src/kernels/types.ts';
 import { encodeModule } from '../src/wasm/encode.ts';
 import { instantiate, kernelModule } from '../src/wasm/run.ts';
 import { scheduleConv, type ScheduleOverrides } from '../src/plan/schedule.ts';
+import { scheduleModel } from '../src/plan/schedule.ts';
 import { wasmCalibrationTask } from './wasm-gemm.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { plan as planApi } from '../src/api.ts';
+import { lowerModel } from '../src/kernels/index.ts';
+import { emitWasmFiles } from '../src/emit/wasm.ts';
+import { writeOutputAtomic } from '../src/emit/write.ts';
+import { createModel } from '../generated/lenet5/index.ts';
 
 const arg = (name: string, fallback: string): string => {
   const i = process.argv.indexOf(name);
@@ -36,6 +48,47 @@ function samples(fn: () => void, ms: number): number[] {
 }
 
 const rounds = Number(arg('--rounds', '4'));
+
+/** LeNet's step (lossAndGrad + sgdStep, batch 32): index.ts, and wasm.ts with and without the packed grad-weight */
+async function stepBench(): Promise<void> {
+  const lenet = planApi('examples/lenet.json');
+  const dir = mkdtempSync(join(tmpdir(), 'convgen-bench-dw-'));
+  type Step = { lossAndGrad(x: Float32Array, l: Int32Array): number; sgdStep(lr: number): void };
+  const build = async (name: string, dwPacked: boolean) => {
+    const program = lowerModel(lenet, { target: 'wasm', schedule: scheduleModel(lenet, 'wasm', { dwPacked }) });
+    writeOutputAtomic(join(dir, name), emitWasmFiles(lenet, program));
+    return ((await import(pathToFileURL(join(dir, name, 'wasm.ts')).href)) as { createWasmModel: (o: { seed: number }) => Step }).createWasmModel({ seed: 1 });
+  };
+  const rows: { name: string; m: Step; t: number[] }[] = [
+    { name: 'TS (index.ts)', m: createModel({ seed: 1 }), t: [] },
+    { name: 'wasm, packed grad-weight', m: await build('packed', true), t: [] },
+    { name: 'wasm, without', m: await build('without', false), t: [] },
+  ];
+  const x = Float32Array.from({ length: 32 * 784 }, (_, i) => Math.sin(i));
+  const labels = Int32Array.from({ length: 32 }, (_, i) => i % 10);
+  for (let r = 0; r < rounds; r++) {
+    for (const row of rows) {
+      row.t.push(
+        ...samples(() => {
+          row.m.lossAndGrad(x, labels);
+          row.m.sgdStep(0.01);
+        }, r === 0 ? 3000 : 1000),
+      );
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+  // the first round is warm-up (V8 optimizes the TS kernels over the first steps)
+  const steady = (t: number[]) => median(t.slice(Math.floor(t.length / 3)));
+  const ts = steady(rows[0]!.t);
+  console.log('| LeNet step | median ms | speed vs TS |');
+  console.log('|---|---:|---:|');
+  for (const row of rows) console.log(`| ${row.name} | ${steady(row.t).toFixed(2)} | ${(ts / steady(row.t)).toFixed(2)}x |`);
+}
+if (process.argv.includes('--step')) {
+  console.log(`node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
+  await stepBench();
+  process.exit(0);
+}
 const forced = process.argv.includes('--block') ? arg('--block', '16,4,1').split(',').map(Number) : null;
 const gemm = await wasmCalibrationTask(false);
 console.log(`node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);

@@ -103,8 +103,8 @@ describe('conv schedule', () => {
     const wasm = scheduleConv(wide, 'wasm');
     const role = (s: ConvLayerSchedule, r: string) => s.kernels.find((k) => k.role === r)!;
     expect(role(ts, 'gradWeight').algorithm).toBe('reduce');
-    // grad-weight: the packed reduction, 8 output channels (2 vectors) x 4 input channels x 1 tap
-    expect(role(wasm, 'gradWeight')).toEqual({ ...role(ts, 'gradWeight'), block: [8, 4, 1], unrollBudget: null, dyPacked: true });
+    // grad-weight: the packed reduction, 8 output channels (2 vectors) x 2 input channels x a kernel row's 3 taps
+    expect(role(wasm, 'gradWeight')).toEqual({ ...role(ts, 'gradWeight'), block: [8, 2, 3], unrollBudget: null, dyPacked: true });
     // without it (dwPacked: false): the TS im2row kernel with the wasm GEMM block (4 channels x 8 columns of 36)
     expect(role(scheduleConv(wide, 'wasm', { dwPacked: false }), 'gradWeight')).toEqual({ ...role(scheduleConv(withStrategy(wide, 'im2row'), 'ts'), 'gradWeight'), block: [4, 8], colsByRow: true });
     // forward (8 output channels) and grad-input (4 input channels): gathers over packed weights, loops not unrolled
@@ -116,8 +116,8 @@ describe('conv schedule', () => {
     expect(role(viaIm2row, 'forward')).toEqual(role(wasm, 'forward'));
     expect(role(viaIm2row, 'gradInput')).toEqual(role(wasm, 'gradInput'));
     expect(checkConvLayer(wide, 7, { schedule: wasm }).every((r) => r.ok)).toBe(true);
-    // 3 input channels: the packed grad-weight's block takes a kernel row's taps too (2 channels x
-    // 3 taps), and a grad-input over 3 channels keeps the column vectors, 8 columns per block
+    // 3 input channels: the packed grad-weight's block as above, and a grad-input over 3
+    // channels keeps the column vectors, 8 columns per block
     const narrow = withStrategy(layer, 'direct');
     expect(role(scheduleConv(narrow, 'wasm'), 'gradWeight')).toMatchObject({ algorithm: 'reduce', block: [8, 2, 3], dyPacked: true });
     expect(checkConvLayer(narrow, 7, { schedule: scheduleConv(narrow, 'wasm') }).every((r) => r.ok)).toBe(true);

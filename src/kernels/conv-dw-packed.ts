@@ -145,10 +145,11 @@ export function packedGradWeightStmts(c: ConvGeometry, block: readonly number[],
     st.push(
       // x[n, g*Cig + r0, kh*dH, kw0*dW] at n = 0 (xp: from the padded origin); dyp's block at dBase
       let_(`${pre}xbase`, add(mul(add(mul(add(mul(g, cig), r0), Hx), mul(kh, c.dilationH)), Wx), kw0 * c.dilationW)),
+      let_(`${pre}dbase`, dBase),
       // every pixel of the batch in one loop: the accumulators stay in f32x4 registers for the
       // whole reduction; each pixel's x offset comes from the table the pack kernel wrote
       loop('p', 0, L.NP, (p) => {
-        const body: Stmt[] = [let_('xi', add(v(`${pre}xbase`), load(names.pix, p))), let_('di', add(dBase, mul(p, bp)))];
+        const body: Stmt[] = [let_('xi', add(v(`${pre}xbase`), load(names.pix, p))), let_('di', add(v(`${pre}dbase`), mul(p, bp)))];
         for (let o = 0; o < bp; o++) body.push(let_(`d${o}`, load(names.dyp, add(v('di'), o)), 'f32'));
         for (let ri = 0; ri < rw; ri++) {
           for (let t = 0; t < nk; t++) {

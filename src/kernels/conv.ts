@@ -318,7 +318,7 @@ function packedGradWeight(x: RoleContext, k: ConvKernelSchedule, dwArg: string):
       ...doc(`packed reduction: blocks of ${k.block[0]} output channels x ${L.rw} input channels x ${L.kwb} taps of a kernel row, f32x4 over output channels, one loop over batch x pixels each`),
       ...costLine(x.layer, 'gradWeight'),
     ],
-    buffers: [buf(xName, L.inPlace ? x.sizes.x : L.xpLength, 'read'), buf('dyp', L.dypLength, 'read'), buf('pix', L.NP, 'read', 'i32'), buf('dw', x.sizes.w, 'write')],
+    buffers: [buf(xName, L.inPlace ? x.sizes.x : L.xpLength, 'read'), buf('dyp', L.dypLength, 'read'), { ...buf('pix', L.NP, 'read', 'i32'), nonNeg: true }, buf('dw', x.sizes.w, 'write')],
     body: packedGradWeightStmts(x.c, k.block, { x: xName, dyp: 'dyp', pix: 'pix', gw: 'dw' }),
   });
   return [...calls, { kernel: reduce, args: { [xName]: L.inPlace ? cx : 'dwXPad', dyp: 'dwDyPack', pix: 'dwPixels', dw: dwArg } }];

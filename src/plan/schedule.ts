@@ -318,22 +318,25 @@ export function colsRowStride(K: number): number {
 
 /**
  * the packed grad-weight's block [output channels, input channels, taps of a kernel row]
- * (kernels/conv-dw-packed.ts): 16 output channels (4 f32x4) x 4 taps, 16 vector
- * accumulators, the calibration GEMM's 4x16 tile; fewer output channels take more taps
+ * (kernels/conv-dw-packed.ts): up to 16 output channels (4 f32x4) and about 16 vector
+ * accumulators in all, taps along the kernel row first (neighbouring taps read the same input
+ * rows), a long row in even chunks. Measured (bench/wasm-dw.ts, min of samples against the
+ * calibration GEMM's, load 5): B/C/D/E 16x4 channels x 1 tap 95/90/84/87%, 16 x 3 taps of a
+ * row (12 accumulators: 4 fewer registers than V8's 16 xmm) 97/97/95/-, E's 16 x 4 taps 97%,
+ * 16 x 2 x 2 88/87/85/89%, 8 x 8 channels 74/78/75/72%
  */
-export const WASM_DW_PACKED_BLOCK = [16, 4, 1] as const;
+export const WASM_DW_PACKED_CHANNELS = 16;
+/** vector accumulators per packed grad-weight block at most */
+export const WASM_DW_PACKED_ACCUMULATORS = 16;
 
-/** the packed grad-weight's block for a layer: about 16 vector accumulators */
+/** the packed grad-weight's block for a conv's geometry */
 export function dwPackedBlock(c: ConvGeometry): number[] {
   const cig = c.inC / c.groups;
-  const vecs = Math.ceil(Math.min(WASM_DW_PACKED_BLOCK[0], c.outC / c.groups) / 4);
-  const taps = Math.max(1, Math.floor(16 / vecs));
-  // taps along the kernel row first where the input channels are few
-  if (cig < WASM_DW_PACKED_BLOCK[1]) {
-    const kw = Math.min(c.kW, taps);
-    return [vecs * 4, Math.max(1, Math.min(cig, Math.floor(taps / kw))), kw];
-  }
-  return [vecs * 4, Math.min(cig, taps), 1];
+  const vecs = Math.ceil(Math.min(WASM_DW_PACKED_CHANNELS, c.outC / c.groups) / 4);
+  const taps = Math.max(1, Math.floor(WASM_DW_PACKED_ACCUMULATORS / vecs));
+  // a kernel row's taps, in even chunks of at most `taps`; then input channels
+  const kw = c.kW <= taps ? c.kW : Math.ceil(c.kW / Math.ceil(c.kW / taps));
+  return [vecs * 4, Math.max(1, Math.min(cig, Math.floor(taps / kw))), kw];
 }
 
 function wasmKernel(layer: ConvLayer, role: KernelRole, o: ScheduleOverrides): ConvKernelSchedule {

@@ -169,6 +169,8 @@ class FnBuilder {
         return e.v >= 0;
       case 'var':
         return this.nonNegVars.has(e.name);
+      case 'load':
+        return this.k.buffers.some((b) => b.name === e.buf && b.nonNeg === true);
       case 'bin':
         return (e.op === '+' || e.op === '*' || e.op === 'idiv' || e.op === 'mod') && this.nonNeg(e.a) && this.nonNeg(e.b);
       default:
