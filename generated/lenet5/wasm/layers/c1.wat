@@ -2541,18 +2541,18 @@
   ;; conv2d [32,1,28,28] -> [32,6,28,28] k=5x5 s=1x1 p=2,2,2,2 d=1x1 g=1
   ;; role: gradWeight, packed reduction: blocks of 8 output channels x 1 input channels x 5 taps of a kernel row, f32x4 over output channels, one loop over batch x pixels each
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.88, im2row 1.84
-  ;; threads: loop qr [0, 5) cut into 5 chunks (chunk_lo, chunk_hi), ~29.36M IR nodes
+  ;; threads: loop qr [0, 5) cut into 5 chunks (chunk_lo, chunk_hi), ~29.10M IR nodes
   ;; simd: f32x4 accumulators in loop p: k0_acc0_0_0..k0_acc0_0_3, k0_acc0_0_4..k0_acc0_0_7, k0_acc0_1_0..k0_acc0_1_3, k0_acc0_1_4..k0_acc0_1_7, k0_acc0_2_0..k0_acc0_2_3, k0_acc0_2_4..k0_acc0_2_7, k0_acc0_3_0..k0_acc0_3_3, k0_acc0_3_4..k0_acc0_3_7, k0_acc0_4_0..k0_acc0_4_3, k0_acc0_4_4..k0_acc0_4_7
   (func $conv5x5_p2_1x28x28_to_6_dw_packed (export "conv5x5_p2_1x28x28_to_6_dw_packed") (type $t1) (param $xp_at i32) (param $dyp_at i32) (param $pix_at i32) (param $dw_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
-    (local $qr i32) (local $g i32) (local $kh i32) (local $k0_xbase i32) (local $p i32) (local $xi i32) (local $di i32) (local $k0_acc0_0_0 f32)
-    (local $k0_acc0_0_1 f32) (local $k0_acc0_0_2 f32) (local $k0_acc0_0_3 f32) (local $k0_acc0_0_4 f32) (local $k0_acc0_0_5 f32) (local $k0_acc0_0_6 f32) (local $k0_acc0_0_7 f32) (local $k0_acc0_1_0 f32)
-    (local $k0_acc0_1_1 f32) (local $k0_acc0_1_2 f32) (local $k0_acc0_1_3 f32) (local $k0_acc0_1_4 f32) (local $k0_acc0_1_5 f32) (local $k0_acc0_1_6 f32) (local $k0_acc0_1_7 f32) (local $k0_acc0_2_0 f32)
-    (local $k0_acc0_2_1 f32) (local $k0_acc0_2_2 f32) (local $k0_acc0_2_3 f32) (local $k0_acc0_2_4 f32) (local $k0_acc0_2_5 f32) (local $k0_acc0_2_6 f32) (local $k0_acc0_2_7 f32) (local $k0_acc0_3_0 f32)
-    (local $k0_acc0_3_1 f32) (local $k0_acc0_3_2 f32) (local $k0_acc0_3_3 f32) (local $k0_acc0_3_4 f32) (local $k0_acc0_3_5 f32) (local $k0_acc0_3_6 f32) (local $k0_acc0_3_7 f32) (local $k0_acc0_4_0 f32)
-    (local $k0_acc0_4_1 f32) (local $k0_acc0_4_2 f32) (local $k0_acc0_4_3 f32) (local $k0_acc0_4_4 f32) (local $k0_acc0_4_5 f32) (local $k0_acc0_4_6 f32) (local $k0_acc0_4_7 f32) (local $x0_0 f32)
-    (local $x0_1 f32) (local $x0_2 f32) (local $x0_3 f32) (local $x0_4 f32) (local $v_k0_acc0_0_0 v128) (local $v_k0_acc0_0_4 v128) (local $v_k0_acc0_1_0 v128) (local $v_k0_acc0_1_4 v128)
-    (local $v_k0_acc0_2_0 v128) (local $v_k0_acc0_2_4 v128) (local $v_k0_acc0_3_0 v128) (local $v_k0_acc0_3_4 v128) (local $v_k0_acc0_4_0 v128) (local $v_k0_acc0_4_4 v128) (local $splat_0 v128) (local $vload_0 v128)
-    (local $vload_1 v128) (local $splat_1 v128) (local $splat_2 v128) (local $splat_3 v128) (local $splat_4 v128)
+    (local $qr i32) (local $g i32) (local $kh i32) (local $k0_xbase i32) (local $k0_dbase i32) (local $p i32) (local $xi i32) (local $di i32)
+    (local $k0_acc0_0_0 f32) (local $k0_acc0_0_1 f32) (local $k0_acc0_0_2 f32) (local $k0_acc0_0_3 f32) (local $k0_acc0_0_4 f32) (local $k0_acc0_0_5 f32) (local $k0_acc0_0_6 f32) (local $k0_acc0_0_7 f32)
+    (local $k0_acc0_1_0 f32) (local $k0_acc0_1_1 f32) (local $k0_acc0_1_2 f32) (local $k0_acc0_1_3 f32) (local $k0_acc0_1_4 f32) (local $k0_acc0_1_5 f32) (local $k0_acc0_1_6 f32) (local $k0_acc0_1_7 f32)
+    (local $k0_acc0_2_0 f32) (local $k0_acc0_2_1 f32) (local $k0_acc0_2_2 f32) (local $k0_acc0_2_3 f32) (local $k0_acc0_2_4 f32) (local $k0_acc0_2_5 f32) (local $k0_acc0_2_6 f32) (local $k0_acc0_2_7 f32)
+    (local $k0_acc0_3_0 f32) (local $k0_acc0_3_1 f32) (local $k0_acc0_3_2 f32) (local $k0_acc0_3_3 f32) (local $k0_acc0_3_4 f32) (local $k0_acc0_3_5 f32) (local $k0_acc0_3_6 f32) (local $k0_acc0_3_7 f32)
+    (local $k0_acc0_4_0 f32) (local $k0_acc0_4_1 f32) (local $k0_acc0_4_2 f32) (local $k0_acc0_4_3 f32) (local $k0_acc0_4_4 f32) (local $k0_acc0_4_5 f32) (local $k0_acc0_4_6 f32) (local $k0_acc0_4_7 f32)
+    (local $x0_0 f32) (local $x0_1 f32) (local $x0_2 f32) (local $x0_3 f32) (local $x0_4 f32) (local $v_k0_acc0_0_0 v128) (local $v_k0_acc0_0_4 v128) (local $v_k0_acc0_1_0 v128)
+    (local $v_k0_acc0_1_4 v128) (local $v_k0_acc0_2_0 v128) (local $v_k0_acc0_2_4 v128) (local $v_k0_acc0_3_0 v128) (local $v_k0_acc0_3_4 v128) (local $v_k0_acc0_4_0 v128) (local $v_k0_acc0_4_4 v128) (local $splat_0 v128)
+    (local $vload_0 v128) (local $vload_1 v128) (local $splat_1 v128) (local $splat_2 v128) (local $splat_3 v128) (local $splat_4 v128)
     (local.set $qr (local.get $chunk_lo))
     block $qr_done
       (br_if $qr_done (i32.ge_s (local.get $qr) (local.get $chunk_hi)))
@@ -2600,6 +2600,7 @@
         (local.set $k0_acc0_4_6 (f32.const 0))
         (local.set $k0_acc0_4_7 (f32.const 0))
         (local.set $k0_xbase (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 32)) (local.get $kh)) (i32.const 32)))
+        (local.set $k0_dbase (i32.mul (local.get $g) (i32.const 200704)))
         ;; f32x4: k0_acc0_0_0, k0_acc0_0_1, k0_acc0_0_2, k0_acc0_0_3 as one vector in loop p
         (local.set $v_k0_acc0_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $k0_acc0_0_0)) (local.get $k0_acc0_0_1)) (local.get $k0_acc0_0_2)) (local.get $k0_acc0_0_3)))
         ;; f32x4: k0_acc0_0_4, k0_acc0_0_5, k0_acc0_0_6, k0_acc0_0_7 as one vector in loop p
@@ -2623,20 +2624,20 @@
         (local.set $p (i32.const 0))
         loop $p
           (local.set $xi (i32.add (local.get $k0_xbase) (i32.load (i32.add (local.get $pix_at) (i32.shl (local.get $p) (i32.const 2))))))
-          (local.set $di (i32.add (i32.mul (local.get $g) (i32.const 200704)) (i32.mul (local.get $p) (i32.const 8))))
+          (local.set $di (i32.add (local.get $k0_dbase) (i32.mul (local.get $p) (i32.const 8))))
           (local.set $x0_0 (f32.load (i32.add (local.get $xp_at) (i32.shl (local.get $xi) (i32.const 2)))))
           (local.set $v_k0_acc0_0_0 (f32x4.add (f32x4.mul (local.tee $splat_0 (f32x4.splat (local.get $x0_0))) (local.tee $vload_0 (v128.load (i32.add (local.get $dyp_at) (i32.shl (local.get $di) (i32.const 2)))))) (local.get $v_k0_acc0_0_0)))
           (local.set $v_k0_acc0_0_4 (f32x4.add (f32x4.mul (local.get $splat_0) (local.tee $vload_1 (v128.load offset=16 (i32.add (local.get $dyp_at) (i32.shl (local.get $di) (i32.const 2)))))) (local.get $v_k0_acc0_0_4)))
-          (local.set $x0_1 (f32.load (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $xi) (i32.const 1)) (i32.const 2)))))
+          (local.set $x0_1 (f32.load offset=4 (i32.add (local.get $xp_at) (i32.shl (local.get $xi) (i32.const 2)))))
           (local.set $v_k0_acc0_1_0 (f32x4.add (f32x4.mul (local.tee $splat_1 (f32x4.splat (local.get $x0_1))) (local.get $vload_0)) (local.get $v_k0_acc0_1_0)))
           (local.set $v_k0_acc0_1_4 (f32x4.add (f32x4.mul (local.get $splat_1) (local.get $vload_1)) (local.get $v_k0_acc0_1_4)))
-          (local.set $x0_2 (f32.load (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $xi) (i32.const 2)) (i32.const 2)))))
+          (local.set $x0_2 (f32.load offset=8 (i32.add (local.get $xp_at) (i32.shl (local.get $xi) (i32.const 2)))))
           (local.set $v_k0_acc0_2_0 (f32x4.add (f32x4.mul (local.tee $splat_2 (f32x4.splat (local.get $x0_2))) (local.get $vload_0)) (local.get $v_k0_acc0_2_0)))
           (local.set $v_k0_acc0_2_4 (f32x4.add (f32x4.mul (local.get $splat_2) (local.get $vload_1)) (local.get $v_k0_acc0_2_4)))
-          (local.set $x0_3 (f32.load (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $xi) (i32.const 3)) (i32.const 2)))))
+          (local.set $x0_3 (f32.load offset=12 (i32.add (local.get $xp_at) (i32.shl (local.get $xi) (i32.const 2)))))
           (local.set $v_k0_acc0_3_0 (f32x4.add (f32x4.mul (local.tee $splat_3 (f32x4.splat (local.get $x0_3))) (local.get $vload_0)) (local.get $v_k0_acc0_3_0)))
           (local.set $v_k0_acc0_3_4 (f32x4.add (f32x4.mul (local.get $splat_3) (local.get $vload_1)) (local.get $v_k0_acc0_3_4)))
-          (local.set $x0_4 (f32.load (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $xi) (i32.const 4)) (i32.const 2)))))
+          (local.set $x0_4 (f32.load offset=16 (i32.add (local.get $xp_at) (i32.shl (local.get $xi) (i32.const 2)))))
           (local.set $v_k0_acc0_4_0 (f32x4.add (f32x4.mul (local.tee $splat_4 (f32x4.splat (local.get $x0_4))) (local.get $vload_0)) (local.get $v_k0_acc0_4_0)))
           (local.set $v_k0_acc0_4_4 (f32x4.add (f32x4.mul (local.get $splat_4) (local.get $vload_1)) (local.get $v_k0_acc0_4_4)))
           (br_if $p (i32.lt_s (local.tee $p (i32.add (local.get $p) (i32.const 1))) (i32.const 25088)))

@@ -1831,19 +1831,19 @@
   ;; conv2d [16,1,28,28] -> [16,16,14,14] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1
   ;; role: gradWeight, packed reduction: blocks of 16 output channels x 1 input channels x 3 taps of a kernel row, f32x4 over output channels, one loop over batch x pixels each
   ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.43
-  ;; threads: loop q [0, 3) cut into 3 chunks (chunk_lo, chunk_hi), ~2.82M IR nodes
+  ;; threads: loop q [0, 3) cut into 3 chunks (chunk_lo, chunk_hi), ~2.77M IR nodes
   ;; simd: f32x4 accumulators in loop p: k0_acc0_0_0..k0_acc0_0_3, k0_acc0_0_4..k0_acc0_0_7, k0_acc0_0_8..k0_acc0_0_11, k0_acc0_0_12..k0_acc0_0_15, k0_acc0_1_0..k0_acc0_1_3, k0_acc0_1_4..k0_acc0_1_7, k0_acc0_1_8..k0_acc0_1_11, k0_acc0_1_12..k0_acc0_1_15, k0_acc0_2_0..k0_acc0_2_3, k0_acc0_2_4..k0_acc0_2_7, k0_acc0_2_8..k0_acc0_2_11, k0_acc0_2_12..k0_acc0_2_15
   (func $conv3x3_s2_p1_1x28x28_to_16_dw_packed (export "conv3x3_s2_p1_1x28x28_to_16_dw_packed") (type $t3) (param $xp_at i32) (param $dyp_at i32) (param $pix_at i32) (param $dw_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
-    (local $q i32) (local $g i32) (local $ob i32) (local $kh i32) (local $o0 i32) (local $k0_xbase i32) (local $p i32) (local $xi i32)
-    (local $di i32) (local $k0_acc0_0_0 f32) (local $k0_acc0_0_1 f32) (local $k0_acc0_0_2 f32) (local $k0_acc0_0_3 f32) (local $k0_acc0_0_4 f32) (local $k0_acc0_0_5 f32) (local $k0_acc0_0_6 f32)
-    (local $k0_acc0_0_7 f32) (local $k0_acc0_0_8 f32) (local $k0_acc0_0_9 f32) (local $k0_acc0_0_10 f32) (local $k0_acc0_0_11 f32) (local $k0_acc0_0_12 f32) (local $k0_acc0_0_13 f32) (local $k0_acc0_0_14 f32)
-    (local $k0_acc0_0_15 f32) (local $k0_acc0_1_0 f32) (local $k0_acc0_1_1 f32) (local $k0_acc0_1_2 f32) (local $k0_acc0_1_3 f32) (local $k0_acc0_1_4 f32) (local $k0_acc0_1_5 f32) (local $k0_acc0_1_6 f32)
-    (local $k0_acc0_1_7 f32) (local $k0_acc0_1_8 f32) (local $k0_acc0_1_9 f32) (local $k0_acc0_1_10 f32) (local $k0_acc0_1_11 f32) (local $k0_acc0_1_12 f32) (local $k0_acc0_1_13 f32) (local $k0_acc0_1_14 f32)
-    (local $k0_acc0_1_15 f32) (local $k0_acc0_2_0 f32) (local $k0_acc0_2_1 f32) (local $k0_acc0_2_2 f32) (local $k0_acc0_2_3 f32) (local $k0_acc0_2_4 f32) (local $k0_acc0_2_5 f32) (local $k0_acc0_2_6 f32)
-    (local $k0_acc0_2_7 f32) (local $k0_acc0_2_8 f32) (local $k0_acc0_2_9 f32) (local $k0_acc0_2_10 f32) (local $k0_acc0_2_11 f32) (local $k0_acc0_2_12 f32) (local $k0_acc0_2_13 f32) (local $k0_acc0_2_14 f32)
-    (local $k0_acc0_2_15 f32) (local $x0_0 f32) (local $x0_1 f32) (local $x0_2 f32) (local $v_k0_acc0_0_0 v128) (local $v_k0_acc0_0_4 v128) (local $v_k0_acc0_0_8 v128) (local $v_k0_acc0_0_12 v128)
-    (local $v_k0_acc0_1_0 v128) (local $v_k0_acc0_1_4 v128) (local $v_k0_acc0_1_8 v128) (local $v_k0_acc0_1_12 v128) (local $v_k0_acc0_2_0 v128) (local $v_k0_acc0_2_4 v128) (local $v_k0_acc0_2_8 v128) (local $v_k0_acc0_2_12 v128)
-    (local $splat_0 v128) (local $vload_0 v128) (local $vload_1 v128) (local $vload_2 v128) (local $vload_3 v128) (local $splat_1 v128) (local $splat_2 v128)
+    (local $q i32) (local $g i32) (local $ob i32) (local $kh i32) (local $o0 i32) (local $k0_xbase i32) (local $k0_dbase i32) (local $p i32)
+    (local $xi i32) (local $di i32) (local $k0_acc0_0_0 f32) (local $k0_acc0_0_1 f32) (local $k0_acc0_0_2 f32) (local $k0_acc0_0_3 f32) (local $k0_acc0_0_4 f32) (local $k0_acc0_0_5 f32)
+    (local $k0_acc0_0_6 f32) (local $k0_acc0_0_7 f32) (local $k0_acc0_0_8 f32) (local $k0_acc0_0_9 f32) (local $k0_acc0_0_10 f32) (local $k0_acc0_0_11 f32) (local $k0_acc0_0_12 f32) (local $k0_acc0_0_13 f32)
+    (local $k0_acc0_0_14 f32) (local $k0_acc0_0_15 f32) (local $k0_acc0_1_0 f32) (local $k0_acc0_1_1 f32) (local $k0_acc0_1_2 f32) (local $k0_acc0_1_3 f32) (local $k0_acc0_1_4 f32) (local $k0_acc0_1_5 f32)
+    (local $k0_acc0_1_6 f32) (local $k0_acc0_1_7 f32) (local $k0_acc0_1_8 f32) (local $k0_acc0_1_9 f32) (local $k0_acc0_1_10 f32) (local $k0_acc0_1_11 f32) (local $k0_acc0_1_12 f32) (local $k0_acc0_1_13 f32)
+    (local $k0_acc0_1_14 f32) (local $k0_acc0_1_15 f32) (local $k0_acc0_2_0 f32) (local $k0_acc0_2_1 f32) (local $k0_acc0_2_2 f32) (local $k0_acc0_2_3 f32) (local $k0_acc0_2_4 f32) (local $k0_acc0_2_5 f32)
+    (local $k0_acc0_2_6 f32) (local $k0_acc0_2_7 f32) (local $k0_acc0_2_8 f32) (local $k0_acc0_2_9 f32) (local $k0_acc0_2_10 f32) (local $k0_acc0_2_11 f32) (local $k0_acc0_2_12 f32) (local $k0_acc0_2_13 f32)
+    (local $k0_acc0_2_14 f32) (local $k0_acc0_2_15 f32) (local $x0_0 f32) (local $x0_1 f32) (local $x0_2 f32) (local $v_k0_acc0_0_0 v128) (local $v_k0_acc0_0_4 v128) (local $v_k0_acc0_0_8 v128)
+    (local $v_k0_acc0_0_12 v128) (local $v_k0_acc0_1_0 v128) (local $v_k0_acc0_1_4 v128) (local $v_k0_acc0_1_8 v128) (local $v_k0_acc0_1_12 v128) (local $v_k0_acc0_2_0 v128) (local $v_k0_acc0_2_4 v128) (local $v_k0_acc0_2_8 v128)
+    (local $v_k0_acc0_2_12 v128) (local $splat_0 v128) (local $vload_0 v128) (local $vload_1 v128) (local $vload_2 v128) (local $vload_3 v128) (local $splat_1 v128) (local $splat_2 v128)
     (local.set $q (local.get $chunk_lo))
     block $q_done
       (br_if $q_done (i32.ge_s (local.get $q) (local.get $chunk_hi)))
@@ -1901,6 +1901,7 @@
         (local.set $k0_acc0_2_14 (f32.const 0))
         (local.set $k0_acc0_2_15 (f32.const 0))
         (local.set $k0_xbase (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 29)) (local.get $kh)) (i32.const 29)))
+        (local.set $k0_dbase (i32.add (i32.mul (local.get $g) (i32.const 50176)) (i32.mul (local.get $ob) (i32.const 50176))))
         ;; f32x4: k0_acc0_0_0, k0_acc0_0_1, k0_acc0_0_2, k0_acc0_0_3 as one vector in loop p
         (local.set $v_k0_acc0_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $k0_acc0_0_0)) (local.get $k0_acc0_0_1)) (local.get $k0_acc0_0_2)) (local.get $k0_acc0_0_3)))
         ;; f32x4: k0_acc0_0_4, k0_acc0_0_5, k0_acc0_0_6, k0_acc0_0_7 as one vector in loop p
@@ -1928,18 +1929,18 @@
         (local.set $p (i32.const 0))
         loop $p
           (local.set $xi (i32.add (local.get $k0_xbase) (i32.load (i32.add (local.get $pix_at) (i32.shl (local.get $p) (i32.const 2))))))
-          (local.set $di (i32.add (i32.add (i32.mul (local.get $g) (i32.const 50176)) (i32.mul (local.get $ob) (i32.const 50176))) (i32.mul (local.get $p) (i32.const 16))))
+          (local.set $di (i32.add (local.get $k0_dbase) (i32.mul (local.get $p) (i32.const 16))))
           (local.set $x0_0 (f32.load (i32.add (local.get $xp_at) (i32.shl (local.get $xi) (i32.const 2)))))
           (local.set $v_k0_acc0_0_0 (f32x4.add (f32x4.mul (local.tee $splat_0 (f32x4.splat (local.get $x0_0))) (local.tee $vload_0 (v128.load (i32.add (local.get $dyp_at) (i32.shl (local.get $di) (i32.const 2)))))) (local.get $v_k0_acc0_0_0)))
           (local.set $v_k0_acc0_0_4 (f32x4.add (f32x4.mul (local.get $splat_0) (local.tee $vload_1 (v128.load offset=16 (i32.add (local.get $dyp_at) (i32.shl (local.get $di) (i32.const 2)))))) (local.get $v_k0_acc0_0_4)))
           (local.set $v_k0_acc0_0_8 (f32x4.add (f32x4.mul (local.get $splat_0) (local.tee $vload_2 (v128.load offset=32 (i32.add (local.get $dyp_at) (i32.shl (local.get $di) (i32.const 2)))))) (local.get $v_k0_acc0_0_8)))
           (local.set $v_k0_acc0_0_12 (f32x4.add (f32x4.mul (local.get $splat_0) (local.tee $vload_3 (v128.load offset=48 (i32.add (local.get $dyp_at) (i32.shl (local.get $di) (i32.const 2)))))) (local.get $v_k0_acc0_0_12)))
-          (local.set $x0_1 (f32.load (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $xi) (i32.const 1)) (i32.const 2)))))
+          (local.set $x0_1 (f32.load offset=4 (i32.add (local.get $xp_at) (i32.shl (local.get $xi) (i32.const 2)))))
           (local.set $v_k0_acc0_1_0 (f32x4.add (f32x4.mul (local.tee $splat_1 (f32x4.splat (local.get $x0_1))) (local.get $vload_0)) (local.get $v_k0_acc0_1_0)))
           (local.set $v_k0_acc0_1_4 (f32x4.add (f32x4.mul (local.get $splat_1) (local.get $vload_1)) (local.get $v_k0_acc0_1_4)))
           (local.set $v_k0_acc0_1_8 (f32x4.add (f32x4.mul (local.get $splat_1) (local.get $vload_2)) (local.get $v_k0_acc0_1_8)))
           (local.set $v_k0_acc0_1_12 (f32x4.add (f32x4.mul (local.get $splat_1) (local.get $vload_3)) (local.get $v_k0_acc0_1_12)))
-          (local.set $x0_2 (f32.load (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $xi) (i32.const 2)) (i32.const 2)))))
+          (local.set $x0_2 (f32.load offset=8 (i32.add (local.get $xp_at) (i32.shl (local.get $xi) (i32.const 2)))))
           (local.set $v_k0_acc0_2_0 (f32x4.add (f32x4.mul (local.tee $splat_2 (f32x4.splat (local.get $x0_2))) (local.get $vload_0)) (local.get $v_k0_acc0_2_0)))
           (local.set $v_k0_acc0_2_4 (f32x4.add (f32x4.mul (local.get $splat_2) (local.get $vload_1)) (local.get $v_k0_acc0_2_4)))
           (local.set $v_k0_acc0_2_8 (f32x4.add (f32x4.mul (local.get $splat_2) (local.get $vload_2)) (local.get $v_k0_acc0_2_8)))
