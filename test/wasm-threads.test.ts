@@ -233,8 +233,10 @@ describe('the split pass', () => {
     expect(lines[2]).toMatch(/^\| kernel +\| phase \| loop \| range +\| chunks \| M IR nodes \|$/);
     const row = (name: string) => lines.findIndex((l) => l.startsWith(`| ${name} `));
     expect(lines[row('conv5x5_6x14x14_to_16_fwd_direct')]).toMatch(/\| +- \| n +\| \[0, 32\) +\| +16 \| +37\.42 \|$/);
-    // the packed grad-weight: one iteration per kernel row (c1's 6 channels are one block)
+    // the packed grad-weight: one iteration per kernel row (c1's 6 channels are one block, of
+    // one input channel); c3's 5 rows x 3 runs of its 6 input channels
     expect(lines[row('conv5x5_p2_1x28x28_to_6_dw_packed')]).toMatch(/\| +- \| qr +\| \[0, 5\) +\| +5 \| +\d+\.\d\d \|$/);
+    expect(lines[row('conv5x5_6x14x14_to_16_dw_packed')]).toMatch(/\| +- \| q +\| \[0, 15\) +\| +15 \| +\d+\.\d\d \|$/);
     // a phased kernel: one row per phase
     const gemm = row('linear_84_to_10_dw');
     expect(lines[gemm]).toMatch(/\| +0 \| mb +\| \[0, 2\) +\| +2 \|/);
