@@ -352,6 +352,11 @@ function wasmKernel(layer: ConvLayer, role: KernelRole, o: ScheduleOverrides): C
     const k = tsKernel({ ...layer, schedule: { ...layer.schedule, [role]: 'direct' } }, role, o);
     return { ...k, block: [Math.min(WASM_GATHER_BLOCK[0], outPer), WASM_GATHER_BLOCK[1]], unrollBudget: null, packed: true };
   }
+  // grad-weight from 4 output channels per group: the packed reduction (f32x4 over output
+  // channels, kernels/conv-dw-packed.ts); with fewer, im2row + GEMM from 4 input channels (the
+  // GEMM's n-blocks run over K), else the TS reduction (depthwise). Packed against im2row +
+  // GEMM, min of samples against the calibration GEMM (bench/wasm-dw.ts, load 5): A 47 -> 83%
+  // (the TS reduction), B 63 -> 92%, C 52-58 -> 88-103%, D 70 -> 85-97%, E 73 -> 92%
   if (role === 'gradWeight' && o.dwPacked !== false && c.outC / c.groups >= 4) {
     return { role, algorithm: 'reduce', block: dwPackedBlock(c), ...none, dyPacked: true };
   }
