@@ -115,7 +115,11 @@ export function padXStmts(c: ConvGeometry, block: readonly number[], x: string, 
               let_('drow', add(v('dst'), mul(i, Wp))),
               let_('srow', add(v('src'), mul(add(i, -top), c.inW))),
               ...zeros(0, c0, (j) => add(v('drow'), j)),
-              ...(c1 > c0 ? [loop('j', c0, c1, (j) => [store(xp, add(v('drow'), j), load(x, add(v('srow'), add(j, -left))))])] : []),
+              // 4 columns per step (fewer loop branches per float copied), then the rest
+              ...(c1 - c0 >= 4
+                ? [loop('j', 0, Math.floor((c1 - c0) / 4), (j) => [let_('j0', mul(j, 4)), ...[0, 1, 2, 3].map((u) => store(xp, add(add(v('drow'), v('j0')), c0 + u), load(x, add(add(v('srow'), v('j0')), c0 + u - left))))])]
+                : []),
+              ...Array.from({ length: (c1 - c0) % 4 }, (_, i) => c1 - ((c1 - c0) % 4) + i).map((j) => store(xp, add(v('drow'), j), load(x, add(v('srow'), j - left)))),
               ...zeros(c1, Wp, (j) => add(v('drow'), j)),
             ]),
           ]
