@@ -22035,9 +22035,9 @@
 
   ;; conv2d [1,3,224,224] -> [1,64,55,55] k=11x11 s=4x4 p=2,2,2,2 d=1x1 g=1
   ;; role: gradWeight, x zero-padded to 227x227 per channel: every tap of every output pixel reads inside it
-  ;; threads: loop q [0, 3) cut into 3 chunks (chunk_lo, chunk_hi), ~1.54M IR nodes
+  ;; threads: loop q [0, 3) cut into 3 chunks (chunk_lo, chunk_hi), ~1.92M IR nodes
   (func $conv11x11_s4_p2_3x224x224_to_64_dw_xpad (export "conv11x11_s4_p2_3x224x224_to_64_dw_xpad") (type $t0) (param $x_at i32) (param $xp_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
-    (local $q i32) (local $src i32) (local $dst i32) (local $j i32) (local $i i32) (local $drow i32) (local $srow i32)
+    (local $q i32) (local $src i32) (local $dst i32) (local $j i32) (local $i i32) (local $drow i32) (local $srow i32) (local $j0 i32)
     (local.set $q (local.get $chunk_lo))
     block $q_done
       (br_if $q_done (i32.ge_s (local.get $q) (local.get $chunk_hi)))
@@ -22058,10 +22058,14 @@
             (f32.store (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j)) (i32.const 2))) (f32.const 0))
             (br_if $j (i32.lt_s (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 2)))
           end
-          (local.set $j (i32.const 2))
+          (local.set $j (i32.const 0))
           loop $j
-            (f32.store (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j)) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $srow) (local.get $j)) (i32.const -2)) (i32.const 2)))))
-            (br_if $j (i32.lt_s (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 226)))
+            (local.set $j0 (i32.mul (local.get $j) (i32.const 4)))
+            (f32.store offset=8 (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j0)) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $j0)) (i32.const 2)))))
+            (f32.store offset=12 (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j0)) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $srow) (local.get $j0)) (i32.const 1)) (i32.const 2)))))
+            (f32.store offset=16 (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j0)) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $srow) (local.get $j0)) (i32.const 2)) (i32.const 2)))))
+            (f32.store offset=20 (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j0)) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $srow) (local.get $j0)) (i32.const 3)) (i32.const 2)))))
+            (br_if $j (i32.lt_s (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 56)))
           end
           (f32.store offset=904 (i32.add (local.get $xp_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
           (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 226)))

@@ -926,7 +926,7 @@
   ;; conv_transpose2d [4,8,8,8] -> [4,4,16,16] k=3x3 s=2x2 p=1,1,1,1 d=1x1 g=1 op=1x1
   ;; role: gradWeight, x zero-padded to 17x17 per channel: every tap of every output pixel reads inside it
   (func $convt3x3_s2_p1_op1_8x8x8_to_4_dw_xpad (export "convt3x3_s2_p1_op1_8x8x8_to_4_dw_xpad") (type $t0) (param $x_at i32) (param $xp_at i32)
-    (local $q i32) (local $src i32) (local $dst i32) (local $j i32) (local $i i32) (local $drow i32) (local $srow i32)
+    (local $q i32) (local $src i32) (local $dst i32) (local $j i32) (local $i i32) (local $drow i32) (local $srow i32) (local $j0 i32)
     (local.set $q (i32.const 0))
     loop $q
       (local.set $src (i32.mul (local.get $q) (i32.const 256)))
@@ -941,10 +941,14 @@
         (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $i) (i32.const 17))))
         (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $i) (i32.const 16))) (i32.const -16)))
         (f32.store (i32.add (local.get $xp_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-        (local.set $j (i32.const 1))
+        (local.set $j (i32.const 0))
         loop $j
-          (f32.store (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j)) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $srow) (local.get $j)) (i32.const -1)) (i32.const 2)))))
-          (br_if $j (i32.lt_s (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 17)))
+          (local.set $j0 (i32.mul (local.get $j) (i32.const 4)))
+          (f32.store offset=4 (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j0)) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $j0)) (i32.const 2)))))
+          (f32.store offset=8 (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j0)) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $srow) (local.get $j0)) (i32.const 1)) (i32.const 2)))))
+          (f32.store offset=12 (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j0)) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $srow) (local.get $j0)) (i32.const 2)) (i32.const 2)))))
+          (f32.store offset=16 (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j0)) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $srow) (local.get $j0)) (i32.const 3)) (i32.const 2)))))
+          (br_if $j (i32.lt_s (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 4)))
         end
         (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 17)))
       end

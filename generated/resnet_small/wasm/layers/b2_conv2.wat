@@ -1686,7 +1686,7 @@
 
   ;; conv2d [32,32,7,7] -> [32,32,7,7] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
   ;; role: gradWeight, x zero-padded to 9x9 per channel: every tap of every output pixel reads inside it
-  ;; threads: loop q [0, 1024) cut into 16 chunks (chunk_lo, chunk_hi), ~0.79M IR nodes
+  ;; threads: loop q [0, 1024) cut into 16 chunks (chunk_lo, chunk_hi), ~0.65M IR nodes
   (func $conv3x3_p1_32x7x7_to_32_dw_xpad (export "conv3x3_p1_32x7x7_to_32_dw_xpad") (type $t0) (param $x_at i32) (param $xp_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $q i32) (local $src i32) (local $dst i32) (local $j i32) (local $i i32) (local $drow i32) (local $srow i32)
     (local.set $q (local.get $chunk_lo))
@@ -1705,11 +1705,13 @@
           (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $i) (i32.const 9))))
           (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $i) (i32.const 7))) (i32.const -7)))
           (f32.store (i32.add (local.get $xp_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-          (local.set $j (i32.const 1))
-          loop $j
-            (f32.store (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j)) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $srow) (local.get $j)) (i32.const -1)) (i32.const 2)))))
-            (br_if $j (i32.lt_s (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 8)))
-          end
+          (f32.store offset=4 (i32.add (local.get $xp_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (local.get $srow) (i32.const 2)))))
+          (f32.store offset=8 (i32.add (local.get $xp_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (i32.const 1)) (i32.const 2)))))
+          (f32.store offset=12 (i32.add (local.get $xp_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (i32.const 2)) (i32.const 2)))))
+          (f32.store offset=16 (i32.add (local.get $xp_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (i32.const 3)) (i32.const 2)))))
+          (f32.store offset=20 (i32.add (local.get $xp_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (i32.const 4)) (i32.const 2)))))
+          (f32.store offset=24 (i32.add (local.get $xp_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (i32.const 5)) (i32.const 2)))))
+          (f32.store offset=28 (i32.add (local.get $xp_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (i32.const 6)) (i32.const 2)))))
           (f32.store offset=32 (i32.add (local.get $xp_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
           (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 8)))
         end

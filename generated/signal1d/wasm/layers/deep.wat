@@ -953,7 +953,7 @@
   ;; conv1d [4,16,62] -> [4,32,62] k=1x3 s=1x1 p=0,0,2,2 d=1x2 g=1
   ;; role: gradWeight, x zero-padded to 1x66 per channel: every tap of every output pixel reads inside it
   (func $conv1d_k3_p2_d2_16x62_to_32_dw_xpad (export "conv1d_k3_p2_d2_16x62_to_32_dw_xpad") (type $t0) (param $x_at i32) (param $xp_at i32)
-    (local $q i32) (local $src i32) (local $dst i32) (local $drow i32) (local $srow i32) (local $j i32)
+    (local $q i32) (local $src i32) (local $dst i32) (local $drow i32) (local $srow i32) (local $j i32) (local $j0 i32)
     (local.set $q (i32.const 0))
     loop $q
       (local.set $src (i32.mul (local.get $q) (i32.const 62)))
@@ -965,11 +965,17 @@
         (f32.store (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j)) (i32.const 2))) (f32.const 0))
         (br_if $j (i32.lt_s (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 2)))
       end
-      (local.set $j (i32.const 2))
+      (local.set $j (i32.const 0))
       loop $j
-        (f32.store (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j)) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $srow) (local.get $j)) (i32.const -2)) (i32.const 2)))))
-        (br_if $j (i32.lt_s (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 64)))
+        (local.set $j0 (i32.mul (local.get $j) (i32.const 4)))
+        (f32.store offset=8 (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j0)) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $j0)) (i32.const 2)))))
+        (f32.store offset=12 (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j0)) (i32.const 2))) (f32.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $j0)) (i32.const 2)))))
+        (f32.store offset=16 (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j0)) (i32.const 2))) (f32.load offset=8 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $j0)) (i32.const 2)))))
+        (f32.store offset=20 (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j0)) (i32.const 2))) (f32.load offset=12 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $j0)) (i32.const 2)))))
+        (br_if $j (i32.lt_s (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 15)))
       end
+      (f32.store offset=248 (i32.add (local.get $xp_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.load offset=240 (i32.add (local.get $x_at) (i32.shl (local.get $srow) (i32.const 2)))))
+      (f32.store offset=252 (i32.add (local.get $xp_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.load offset=244 (i32.add (local.get $x_at) (i32.shl (local.get $srow) (i32.const 2)))))
       (local.set $j (i32.const 64))
       loop $j
         (f32.store (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j)) (i32.const 2))) (f32.const 0))

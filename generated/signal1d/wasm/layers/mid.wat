@@ -861,9 +861,9 @@
 
   ;; conv1d [4,8,249] -> [4,16,249] k=1x3 s=1x1 p=0,0,1,1 d=1x1 g=1
   ;; role: gradWeight, x zero-padded to 1x251 per channel: every tap of every output pixel reads inside it
-  ;; threads: loop q [0, 32) cut into 2 chunks (chunk_lo, chunk_hi), ~0.08M IR nodes
+  ;; threads: loop q [0, 32) cut into 3 chunks (chunk_lo, chunk_hi), ~0.10M IR nodes
   (func $conv1d_k3_p1_8x249_to_16_dw_xpad (export "conv1d_k3_p1_8x249_to_16_dw_xpad") (type $t2) (param $x_at i32) (param $xp_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
-    (local $q i32) (local $src i32) (local $dst i32) (local $drow i32) (local $srow i32) (local $j i32)
+    (local $q i32) (local $src i32) (local $dst i32) (local $drow i32) (local $srow i32) (local $j i32) (local $j0 i32)
     (local.set $q (local.get $chunk_lo))
     block $q_done
       (br_if $q_done (i32.ge_s (local.get $q) (local.get $chunk_hi)))
@@ -873,11 +873,16 @@
         (local.set $drow (local.get $dst))
         (local.set $srow (local.get $src))
         (f32.store (i32.add (local.get $xp_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-        (local.set $j (i32.const 1))
+        (local.set $j (i32.const 0))
         loop $j
-          (f32.store (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j)) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $srow) (local.get $j)) (i32.const -1)) (i32.const 2)))))
-          (br_if $j (i32.lt_s (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 250)))
+          (local.set $j0 (i32.mul (local.get $j) (i32.const 4)))
+          (f32.store offset=4 (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j0)) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $j0)) (i32.const 2)))))
+          (f32.store offset=8 (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j0)) (i32.const 2))) (f32.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $j0)) (i32.const 2)))))
+          (f32.store offset=12 (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j0)) (i32.const 2))) (f32.load offset=8 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $j0)) (i32.const 2)))))
+          (f32.store offset=16 (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j0)) (i32.const 2))) (f32.load offset=12 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $j0)) (i32.const 2)))))
+          (br_if $j (i32.lt_s (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 62)))
         end
+        (f32.store offset=996 (i32.add (local.get $xp_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.load offset=992 (i32.add (local.get $x_at) (i32.shl (local.get $srow) (i32.const 2)))))
         (f32.store offset=1000 (i32.add (local.get $xp_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
         (br_if $q (i32.lt_s (local.tee $q (i32.add (local.get $q) (i32.const 1))) (local.get $chunk_hi)))
       end

@@ -770,7 +770,7 @@
   ;; conv1d [4,8,32] -> [4,16,16] k=1x3 s=1x2 p=0,0,1,1 d=1x1 g=1
   ;; role: gradWeight, x zero-padded to 1x33 per channel: every tap of every output pixel reads inside it
   (func $conv1d_k3_s2_p1_8x32_to_16_dw_xpad (export "conv1d_k3_s2_p1_8x32_to_16_dw_xpad") (type $t0) (param $x_at i32) (param $xp_at i32)
-    (local $q i32) (local $src i32) (local $dst i32) (local $drow i32) (local $srow i32) (local $j i32)
+    (local $q i32) (local $src i32) (local $dst i32) (local $drow i32) (local $srow i32) (local $j i32) (local $j0 i32)
     (local.set $q (i32.const 0))
     loop $q
       (local.set $src (i32.mul (local.get $q) (i32.const 32)))
@@ -778,10 +778,14 @@
       (local.set $drow (local.get $dst))
       (local.set $srow (local.get $src))
       (f32.store (i32.add (local.get $xp_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-      (local.set $j (i32.const 1))
+      (local.set $j (i32.const 0))
       loop $j
-        (f32.store (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j)) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $srow) (local.get $j)) (i32.const -1)) (i32.const 2)))))
-        (br_if $j (i32.lt_s (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 33)))
+        (local.set $j0 (i32.mul (local.get $j) (i32.const 4)))
+        (f32.store offset=4 (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j0)) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $j0)) (i32.const 2)))))
+        (f32.store offset=8 (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j0)) (i32.const 2))) (f32.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $j0)) (i32.const 2)))))
+        (f32.store offset=12 (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j0)) (i32.const 2))) (f32.load offset=8 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $j0)) (i32.const 2)))))
+        (f32.store offset=16 (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j0)) (i32.const 2))) (f32.load offset=12 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $j0)) (i32.const 2)))))
+        (br_if $j (i32.lt_s (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 8)))
       end
       (br_if $q (i32.lt_s (local.tee $q (i32.add (local.get $q) (i32.const 1))) (i32.const 32)))
     end

@@ -1924,36 +1924,44 @@
 
   ;; conv2d [4,16,8,8] -> [4,32,8,8] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
   ;; role: gradWeight, x zero-padded to 10x10 per channel: every tap of every output pixel reads inside it
-  (func $conv3x3_p1_16x8x8_to_32_dw_xpad (export "conv3x3_p1_16x8x8_to_32_dw_xpad") (type $t2) (param $x_at i32) (param $xp_at i32)
-    (local $q i32) (local $src i32) (local $dst i32) (local $j i32) (local $i i32) (local $drow i32) (local $srow i32)
-    (local.set $q (i32.const 0))
-    loop $q
-      (local.set $src (i32.mul (local.get $q) (i32.const 64)))
-      (local.set $dst (i32.mul (local.get $q) (i32.const 100)))
-      (local.set $j (i32.const 0))
-      loop $j
-        (f32.store (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $dst) (local.get $j)) (i32.const 2))) (f32.const 0))
-        (br_if $j (i32.lt_s (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 10)))
-      end
-      (local.set $i (i32.const 1))
-      loop $i
-        (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $i) (i32.const 10))))
-        (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $i) (i32.const 8))) (i32.const -8)))
-        (f32.store (i32.add (local.get $xp_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-        (local.set $j (i32.const 1))
+  ;; threads: loop q [0, 64) cut into 2 chunks (chunk_lo, chunk_hi), ~0.07M IR nodes
+  (func $conv3x3_p1_16x8x8_to_32_dw_xpad (export "conv3x3_p1_16x8x8_to_32_dw_xpad") (type $t0) (param $x_at i32) (param $xp_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
+    (local $q i32) (local $src i32) (local $dst i32) (local $j i32) (local $i i32) (local $drow i32) (local $srow i32) (local $j0 i32)
+    (local.set $q (local.get $chunk_lo))
+    block $q_done
+      (br_if $q_done (i32.ge_s (local.get $q) (local.get $chunk_hi)))
+      loop $q
+        (local.set $src (i32.mul (local.get $q) (i32.const 64)))
+        (local.set $dst (i32.mul (local.get $q) (i32.const 100)))
+        (local.set $j (i32.const 0))
         loop $j
-          (f32.store (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j)) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $srow) (local.get $j)) (i32.const -1)) (i32.const 2)))))
-          (br_if $j (i32.lt_s (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 9)))
+          (f32.store (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $dst) (local.get $j)) (i32.const 2))) (f32.const 0))
+          (br_if $j (i32.lt_s (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 10)))
         end
-        (f32.store offset=36 (i32.add (local.get $xp_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
-        (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 9)))
+        (local.set $i (i32.const 1))
+        loop $i
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $i) (i32.const 10))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $i) (i32.const 8))) (i32.const -8)))
+          (f32.store (i32.add (local.get $xp_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+          (local.set $j (i32.const 0))
+          loop $j
+            (local.set $j0 (i32.mul (local.get $j) (i32.const 4)))
+            (f32.store offset=4 (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j0)) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $j0)) (i32.const 2)))))
+            (f32.store offset=8 (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j0)) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $srow) (local.get $j0)) (i32.const 1)) (i32.const 2)))))
+            (f32.store offset=12 (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j0)) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $srow) (local.get $j0)) (i32.const 2)) (i32.const 2)))))
+            (f32.store offset=16 (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j0)) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $srow) (local.get $j0)) (i32.const 3)) (i32.const 2)))))
+            (br_if $j (i32.lt_s (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 2)))
+          end
+          (f32.store offset=36 (i32.add (local.get $xp_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+          (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 9)))
+        end
+        (local.set $j (i32.const 90))
+        loop $j
+          (f32.store (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $dst) (local.get $j)) (i32.const 2))) (f32.const 0))
+          (br_if $j (i32.lt_s (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 100)))
+        end
+        (br_if $q (i32.lt_s (local.tee $q (i32.add (local.get $q) (i32.const 1))) (local.get $chunk_hi)))
       end
-      (local.set $j (i32.const 90))
-      loop $j
-        (f32.store (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $dst) (local.get $j)) (i32.const 2))) (f32.const 0))
-        (br_if $j (i32.lt_s (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 100)))
-      end
-      (br_if $q (i32.lt_s (local.tee $q (i32.add (local.get $q) (i32.const 1))) (i32.const 64)))
     end
   )
 
