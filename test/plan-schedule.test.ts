@@ -97,14 +97,16 @@ describe('conv schedule', () => {
     for (const s of [gpuT, whole]) expect(checkConvLayer(convT, 7, { schedule: s }).every((r) => r.ok)).toBe(true);
   });
 
-  it('wasm: packed gathers from 4 output channels per group, grad-weight by im2row from 4 input channels per group', () => {
+  it('wasm: packed gathers from 4 output channels per group, grad-weight packed from 4 output channels per group', () => {
     const wide = withStrategy(planOf({ kind: 'conv2d', batch: 2, groups: 1, cinPer: 4, coutPer: 8, k: [3, 3], s: [2, 1], d: [1, 1], pad: [1, 1, 1, 1], extra: [1, 2], op: [0, 0], bias: true }), 'direct');
     const ts = scheduleConv(wide, 'ts');
     const wasm = scheduleConv(wide, 'wasm');
     const role = (s: ConvLayerSchedule, r: string) => s.kernels.find((k) => k.role === r)!;
     expect(role(ts, 'gradWeight').algorithm).toBe('reduce');
-    // grad-weight: the TS im2row kernel with the wasm GEMM block (4 channels x 8 columns of 36)
-    expect(role(wasm, 'gradWeight')).toEqual({ ...role(scheduleConv(withStrategy(wide, 'im2row'), 'ts'), 'gradWeight'), block: [4, 8], colsByRow: true });
+    // grad-weight: the packed reduction, 8 output channels (2 vectors) x 2 input channels x a kernel row's 3 taps
+    expect(role(wasm, 'gradWeight')).toEqual({ ...role(ts, 'gradWeight'), block: [8, 2, 3], unrollBudget: null, dyPacked: true });
+    // without it (dwPacked: false): the TS im2row kernel with the wasm GEMM block (4 channels x 8 columns of 36)
+    expect(role(scheduleConv(wide, 'wasm', { dwPacked: false }), 'gradWeight')).toEqual({ ...role(scheduleConv(withStrategy(wide, 'im2row'), 'ts'), 'gradWeight'), block: [4, 8], colsByRow: true });
     // forward (8 output channels) and grad-input (4 input channels): gathers over packed weights, loops not unrolled
     expect(role(wasm, 'forward')).toEqual({ ...role(ts, 'forward'), block: [8, 4], unrollBudget: null, packed: true, evenWidth: 5 });
     expect(role(wasm, 'gradInput')).toEqual({ ...role(ts, 'gradInput'), block: [4, 4], unrollBudget: null, packed: true, evenWidth: 5 });
@@ -114,10 +116,14 @@ describe('conv schedule', () => {
     expect(role(viaIm2row, 'forward')).toEqual(role(wasm, 'forward'));
     expect(role(viaIm2row, 'gradInput')).toEqual(role(wasm, 'gradInput'));
     expect(checkConvLayer(wide, 7, { schedule: wasm }).every((r) => r.ok)).toBe(true);
-    // 3 input channels (LeNet's 1-channel c1 measured slower on im2row): the TS grad-weight,
-    // and a grad-input over 3 channels keeps the column vectors, 8 columns per block
+    // 3 input channels: the packed grad-weight's block as above, and a grad-input over 3
+    // channels keeps the column vectors, 8 columns per block
     const narrow = withStrategy(layer, 'direct');
-    expect(role(scheduleConv(narrow, 'wasm'), 'gradWeight')).toEqual(role(scheduleConv(narrow, 'ts'), 'gradWeight'));
+    expect(role(scheduleConv(narrow, 'wasm'), 'gradWeight')).toMatchObject({ algorithm: 'reduce', block: [8, 2, 3], dyPacked: true });
+    expect(checkConvLayer(narrow, 7, { schedule: scheduleConv(narrow, 'wasm') }).every((r) => r.ok)).toBe(true);
+    // fewer than 4 output channels per group (depthwise): the TS grad-weight reduction
+    const dw = withStrategy(planOf({ kind: 'conv2d', batch: 2, groups: 4, cinPer: 1, coutPer: 1, k: [3, 3], s: [1, 1], d: [1, 1], pad: [1, 1, 1, 1], extra: [1, 2], op: [0, 0], bias: true }), 'direct');
+    expect(role(scheduleConv(dw, 'wasm'), 'gradWeight')).toEqual(role(scheduleConv(dw, 'ts'), 'gradWeight'));
     expect(role(scheduleConv(narrow, 'wasm'), 'gradInput')).toEqual({ ...role(scheduleConv(narrow, 'ts'), 'gradInput'), block: [3, 8], unrollBudget: null });
   });
 

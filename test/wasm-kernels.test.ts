@@ -267,10 +267,48 @@ describe('simd: packed channel blocks padded to the lanes', () => {
   });
 });
 
+// the packed grad-weight (schedule dyPacked, kernels/conv-dw-packed.ts): dy copied with output
+// channels innermost, x zero-padded, then per block one loop over every pixel of the batch with
+// f32x4 accumulators over output channels: each step splats a tap's input value once for the
+// block's vectors and loads each dy vector once for all taps. 20 channels = a block of 16 and a
+// remainder of 4, over 6 input channels; a kernel row's 5 taps as 3 + 2; stride 2 and padding
+describe('simd: the packed grad-weight vectorizes over output channels', () => {
+  const plan = planModel(parseModel({ name: 'dwpacked', batch: 2, input: [6, 9, 8], layers: [{ type: 'conv2d', name: 'c', out_channels: 20, kernel: [2, 5], stride: 2, padding: 1 }] }), { strategy: 'direct' });
+  const layer = plan.layers[0]! as ConvPlan;
+  const prog = lowerLayer(layer, { target: 'wasm' });
+  const dw = prog.backward.filter((c) => c.kernel.name.includes('_dw_'));
+  it('packs dy, pads x, then reduces', () => {
+    expect(scheduleConv(layer, 'wasm').kernels.find((k) => k.role === 'gradWeight')).toMatchObject({ algorithm: 'reduce', block: [16, 1, 3], dyPacked: true });
+    expect(dw.map((c) => c.kernel.name.replace(/^.*_dw_/, ''))).toEqual(['dypack', 'xpad', 'packed']);
+  });
+  it('every block\'s pixel loop is f32x4: 3 taps x 4 vectors in the full block, no scalar multiply', () => {
+    const wat = printWat(kernelModule([dw[2]!.kernel]));
+    const bodies = wat.split('loop $p').slice(1).map((b) => b.slice(0, b.indexOf('(br_if $p')));
+    // per input channel: 16 channels x (3 taps, then 2); then the 4-channel remainder block's
+    const count = (re: RegExp) => bodies.map((b) => (b.match(re) ?? []).length);
+    expect(count(/f32x4\.mul/g)).toEqual([12, 8, 3, 2]);
+    expect(count(/f32x4\.splat/g)).toEqual([3, 2, 3, 2]);
+    expect(count(/v128\.load/g)).toEqual([4, 4, 1, 1]);
+    for (const b of bodies) expect(b).not.toMatch(/f32\.mul/);
+  });
+  it('matches the reference, and the scalar module bit for bit', () => {
+    expectOk(checkLayer(layer, rng32(17), (k, args) => runKernelWasm(k, args), 'wasm'));
+    const r = rng(19);
+    for (const c of dw) {
+      const a = c.kernel.buffers.map((b) => (b.t === 'f32' ? Float32Array.from({ length: b.length }, () => r() * 2 - 1) : Int32Array.from({ length: b.length }, (_, i) => i)));
+      const b = a.map((x) => x.slice());
+      runKernelWasm(c.kernel, a, [], { simd: true });
+      runKernelWasm(c.kernel, b, [], { simd: false });
+      a.forEach((x, i) => expect(new Uint32Array(x.buffer), `${c.kernel.name} ${c.kernel.buffers[i]!.name}`).toEqual(new Uint32Array(b[i]!.buffer)));
+    }
+  });
+});
+
 // grad-weight's im2row rows padded to an odd number of cache lines (K = 32 floats, two lines:
 // rows 48 floats apart), the GEMM reading the padded rows: still the reference's gradient
+// (3 output channels: 4 or more take the packed reduction)
 describe('wasm grad-weight: im2row rows padded apart', () => {
-  const plan = planModel(parseModel({ name: 'padrows', batch: 2, input: [8, 6, 7], layers: [{ type: 'conv2d', name: 'c', out_channels: 5, kernel: 2, stride: [1, 2], padding: 1 }] }), { strategy: 'direct' });
+  const plan = planModel(parseModel({ name: 'padrows', batch: 2, input: [8, 6, 7], layers: [{ type: 'conv2d', name: 'c', out_channels: 3, kernel: 2, stride: [1, 2], padding: 1 }] }), { strategy: 'direct' });
   const layer = plan.layers[0]! as ConvPlan;
   it('K = 32: rows 48 floats apart, and the kernels match the reference', () => {
     const schedule = scheduleConv(layer, 'wasm');

@@ -218,14 +218,15 @@ describe('the split pass', () => {
 
   it('runs loops that read what an earlier one wrote as later phases', () => {
     // the GEMM's main loop, then its remainder block
-    expect(phases(lenetKernels.get('conv5x5_6x14x14_to_16_dw_im2row_gemm')!)).toEqual(['nb[0,18) x16', 'mb[0,4) x4']);
+    expect(phases(lenetKernels.get('linear_84_to_10_dw')!)).toEqual(['mb[0,2) x2', 'whole']);
     // batch norm: partial sums per channel, each channel's total (too little work: whole), ..., then the normalization per image
     expect(phases(resnetKernels.get('bn2d_16x14x14_fwd_train')!)).toEqual(['c[0,16) x16', 'whole', 'c[0,16) x16', 'whole', 'n[0,32) x16']);
   });
 
   it('leaves whole what it cannot cut', () => {
-    // accumulators at the top (the grad-weight reduction), the loss
-    expect(splitPlan(lenetKernels.get('conv5x5_p2_1x28x28_to_6_dw_direct')!)).toBeNull();
+    // accumulators at the top (the TS schedule's grad-weight reduction), the loss
+    const tsKernels = all(lowerModel(planModel(loadModelFile('examples/lenet.json')), { target: 'ts' }));
+    expect(splitPlan(tsKernels.get('conv5x5_p2_1x28x28_to_6_dw_direct')!)).toBeNull();
     expect(splitPlan(lowerKernelWasm(lenetProgram.loss!))).toBeNull();
     // too little work to wake a thread for
     expect(splitPlan(lenetKernels.get('relu_120_fwd')!)).toBeNull();
@@ -246,11 +247,14 @@ describe('the split pass', () => {
     expect(lines[2]).toMatch(/^\| kernel +\| phase \| loop \| range +\| chunks \| M IR nodes \|$/);
     const row = (name: string) => lines.findIndex((l) => l.startsWith(`| ${name} `));
     expect(lines[row('conv5x5_6x14x14_to_16_fwd_direct')]).toMatch(/\| +- \| n +\| \[0, 32\) +\| +16 \| +42\.98 \|$/);
-    expect(lines[row('conv5x5_p2_1x28x28_to_6_dw_direct')]).toMatch(/\| +- \| - +\| - +\| +1 \| +30\.70 \|$/);
+    // the packed grad-weight: one iteration per kernel row (c1's 6 channels are one block, of
+    // one input channel); c3's 5 rows x 3 runs of its 6 input channels
+    expect(lines[row('conv5x5_p2_1x28x28_to_6_dw_packed')]).toMatch(/\| +- \| qr +\| \[0, 5\) +\| +5 \| +\d+\.\d\d \|$/);
+    expect(lines[row('conv5x5_6x14x14_to_16_dw_packed')]).toMatch(/\| +- \| q +\| \[0, 15\) +\| +15 \| +\d+\.\d\d \|$/);
     // a phased kernel: one row per phase
-    const gemm = row('conv5x5_6x14x14_to_16_dw_im2row_gemm');
-    expect(lines[gemm]).toMatch(/\| +0 \| nb +\| \[0, 18\) +\| +16 \|/);
-    expect(lines[gemm + 1]).toMatch(/^\| +\| +1 \| mb +\| \[0, 4\) +\| +4 \|/);
+    const gemm = row('linear_84_to_10_dw');
+    expect(lines[gemm]).toMatch(/\| +0 \| mb +\| \[0, 2\) +\| +2 \|/);
+    expect(lines[gemm + 1]).toMatch(/^\| +\| +1 \| - +\| - +\| +1 \|/);
   });
 
   it('splits a kernel into its range parameters, unchanged when it is not cut', () => {

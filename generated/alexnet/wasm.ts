@@ -718,9 +718,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   // worker threads only where some kernel is cut into chunks (a model of small kernels runs them all whole on the calling thread)
   const workers = threads > 1 && SPLIT_KERNELS.length > 0;
   // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads, if any)
-  const heap = createHeap(2219377984, 4000, workers);
+  const heap = createHeap(2217561680, 4000, workers);
   const pool = workers ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
-  const { conv11x11_s4_p2_3x224x224_to_64_fwd_pack, conv11x11_s4_p2_3x224x224_to_64_fwd_direct, conv11x11_s4_p2_3x224x224_to_64_fwd_direct_rows, conv11x11_s4_p2_3x224x224_to_64_fwd_direct_cols, conv11x11_s4_p2_3x224x224_to_64_dw_direct, conv11x11_s4_p2_3x224x224_to_64_dw_direct_t2, conv11x11_s4_p2_3x224x224_to_64_db, conv11x11_s4_p2_3x224x224_to_64_dx_im2row_gemm, conv11x11_s4_p2_3x224x224_to_64_dx_im2row_col2im, relu_64x55x55_fwd, relu_64x55x55_dx, maxpool3x3_s2_64x55x55_fwd, maxpool3x3_s2_64x55x55_dx, conv5x5_p2_64x27x27_to_192_fwd_pack, conv5x5_p2_64x27x27_to_192_fwd_direct, conv5x5_p2_64x27x27_to_192_fwd_direct_rows, conv5x5_p2_64x27x27_to_192_fwd_direct_cols, conv5x5_p2_64x27x27_to_192_dw_im2row_cols, conv5x5_p2_64x27x27_to_192_dw_im2row_gemm, conv5x5_p2_64x27x27_to_192_db, conv5x5_p2_64x27x27_to_192_dx_pack, conv5x5_p2_64x27x27_to_192_dx_direct, conv5x5_p2_64x27x27_to_192_dx_direct_rows, conv5x5_p2_64x27x27_to_192_dx_direct_cols, relu_192x27x27_fwd, relu_192x27x27_dx, maxpool3x3_s2_192x27x27_fwd, maxpool3x3_s2_192x27x27_dx, conv3x3_p1_192x13x13_to_384_fwd_pack, conv3x3_p1_192x13x13_to_384_fwd_direct, conv3x3_p1_192x13x13_to_384_fwd_direct_rows, conv3x3_p1_192x13x13_to_384_fwd_direct_cols, conv3x3_p1_192x13x13_to_384_dw_im2row_cols, conv3x3_p1_192x13x13_to_384_dw_im2row_gemm, conv3x3_p1_192x13x13_to_384_db, conv3x3_p1_192x13x13_to_384_dx_pack, conv3x3_p1_192x13x13_to_384_dx_direct, conv3x3_p1_192x13x13_to_384_dx_direct_rows, conv3x3_p1_192x13x13_to_384_dx_direct_cols, relu_384x13x13_fwd, relu_384x13x13_dx, conv3x3_p1_384x13x13_to_256_fwd_pack, conv3x3_p1_384x13x13_to_256_fwd_direct, conv3x3_p1_384x13x13_to_256_fwd_direct_rows, conv3x3_p1_384x13x13_to_256_fwd_direct_cols, conv3x3_p1_384x13x13_to_256_dw_im2row_cols, conv3x3_p1_384x13x13_to_256_dw_im2row_gemm, conv3x3_p1_384x13x13_to_256_db, conv3x3_p1_384x13x13_to_256_dx_pack, conv3x3_p1_384x13x13_to_256_dx_direct, conv3x3_p1_384x13x13_to_256_dx_direct_rows, conv3x3_p1_384x13x13_to_256_dx_direct_cols, relu_256x13x13_fwd, relu_256x13x13_dx, conv3x3_p1_256x13x13_to_256_fwd_pack, conv3x3_p1_256x13x13_to_256_fwd_direct, conv3x3_p1_256x13x13_to_256_fwd_direct_rows, conv3x3_p1_256x13x13_to_256_fwd_direct_cols, conv3x3_p1_256x13x13_to_256_dw_im2row_cols, conv3x3_p1_256x13x13_to_256_dw_im2row_gemm, conv3x3_p1_256x13x13_to_256_db, conv3x3_p1_256x13x13_to_256_dx_pack, conv3x3_p1_256x13x13_to_256_dx_direct, conv3x3_p1_256x13x13_to_256_dx_direct_rows, conv3x3_p1_256x13x13_to_256_dx_direct_cols, maxpool3x3_s2_256x13x13_fwd, maxpool3x3_s2_256x13x13_dx, dropout_p0p5_l14_9216_fwd_train, dropout_p0p5_l14_9216_dx_train, dropout_9216_fwd_eval, dropout_9216_dx_eval, linear_9216_to_4096_fwd, linear_9216_to_4096_dw, linear_9216_to_4096_db, linear_9216_to_4096_dx, relu_4096_fwd, relu_4096_dx, dropout_p0p5_l17_4096_fwd_train, dropout_p0p5_l17_4096_dx_train, dropout_4096_fwd_eval, dropout_4096_dx_eval, linear_4096_to_4096_fwd, linear_4096_to_4096_dw, linear_4096_to_4096_db, linear_4096_to_4096_dx, linear_4096_to_1000_fwd, linear_4096_to_1000_dw, linear_4096_to_1000_db, linear_4096_to_1000_dx, softmax_xent_1x1000, sgd_61100840, sgd_momentum_61100840, adam_61100840, adam_amsgrad_61100840 } = wasmKernels(heap, pool);
+  const { conv11x11_s4_p2_3x224x224_to_64_fwd_pack, conv11x11_s4_p2_3x224x224_to_64_fwd_direct, conv11x11_s4_p2_3x224x224_to_64_fwd_direct_rows, conv11x11_s4_p2_3x224x224_to_64_fwd_direct_cols, conv11x11_s4_p2_3x224x224_to_64_dw_dypack, conv11x11_s4_p2_3x224x224_to_64_dw_xpad, conv11x11_s4_p2_3x224x224_to_64_dw_packed, conv11x11_s4_p2_3x224x224_to_64_db, conv11x11_s4_p2_3x224x224_to_64_dx_im2row_gemm, conv11x11_s4_p2_3x224x224_to_64_dx_im2row_col2im, relu_64x55x55_fwd, relu_64x55x55_dx, maxpool3x3_s2_64x55x55_fwd, maxpool3x3_s2_64x55x55_dx, conv5x5_p2_64x27x27_to_192_fwd_pack, conv5x5_p2_64x27x27_to_192_fwd_direct, conv5x5_p2_64x27x27_to_192_fwd_direct_rows, conv5x5_p2_64x27x27_to_192_fwd_direct_cols, conv5x5_p2_64x27x27_to_192_dw_dypack, conv5x5_p2_64x27x27_to_192_dw_xpad, conv5x5_p2_64x27x27_to_192_dw_packed, conv5x5_p2_64x27x27_to_192_db, conv5x5_p2_64x27x27_to_192_dx_pack, conv5x5_p2_64x27x27_to_192_dx_direct, conv5x5_p2_64x27x27_to_192_dx_direct_rows, conv5x5_p2_64x27x27_to_192_dx_direct_cols, relu_192x27x27_fwd, relu_192x27x27_dx, maxpool3x3_s2_192x27x27_fwd, maxpool3x3_s2_192x27x27_dx, conv3x3_p1_192x13x13_to_384_fwd_pack, conv3x3_p1_192x13x13_to_384_fwd_direct, conv3x3_p1_192x13x13_to_384_fwd_direct_rows, conv3x3_p1_192x13x13_to_384_fwd_direct_cols, conv3x3_p1_192x13x13_to_384_dw_dypack, conv3x3_p1_192x13x13_to_384_dw_xpad, conv3x3_p1_192x13x13_to_384_dw_packed, conv3x3_p1_192x13x13_to_384_db, conv3x3_p1_192x13x13_to_384_dx_pack, conv3x3_p1_192x13x13_to_384_dx_direct, conv3x3_p1_192x13x13_to_384_dx_direct_rows, conv3x3_p1_192x13x13_to_384_dx_direct_cols, relu_384x13x13_fwd, relu_384x13x13_dx, conv3x3_p1_384x13x13_to_256_fwd_pack, conv3x3_p1_384x13x13_to_256_fwd_direct, conv3x3_p1_384x13x13_to_256_fwd_direct_rows, conv3x3_p1_384x13x13_to_256_fwd_direct_cols, conv3x3_p1_384x13x13_to_256_dw_dypack, conv3x3_p1_384x13x13_to_256_dw_xpad, conv3x3_p1_384x13x13_to_256_dw_packed, conv3x3_p1_384x13x13_to_256_db, conv3x3_p1_384x13x13_to_256_dx_pack, conv3x3_p1_384x13x13_to_256_dx_direct, conv3x3_p1_384x13x13_to_256_dx_direct_rows, conv3x3_p1_384x13x13_to_256_dx_direct_cols, relu_256x13x13_fwd, relu_256x13x13_dx, conv3x3_p1_256x13x13_to_256_fwd_pack, conv3x3_p1_256x13x13_to_256_fwd_direct, conv3x3_p1_256x13x13_to_256_fwd_direct_rows, conv3x3_p1_256x13x13_to_256_fwd_direct_cols, conv3x3_p1_256x13x13_to_256_dw_dypack, conv3x3_p1_256x13x13_to_256_dw_xpad, conv3x3_p1_256x13x13_to_256_dw_packed, conv3x3_p1_256x13x13_to_256_db, conv3x3_p1_256x13x13_to_256_dx_pack, conv3x3_p1_256x13x13_to_256_dx_direct, conv3x3_p1_256x13x13_to_256_dx_direct_rows, conv3x3_p1_256x13x13_to_256_dx_direct_cols, maxpool3x3_s2_256x13x13_fwd, maxpool3x3_s2_256x13x13_dx, dropout_p0p5_l14_9216_fwd_train, dropout_p0p5_l14_9216_dx_train, dropout_9216_fwd_eval, dropout_9216_dx_eval, linear_9216_to_4096_fwd, linear_9216_to_4096_dw, linear_9216_to_4096_db, linear_9216_to_4096_dx, relu_4096_fwd, relu_4096_dx, dropout_p0p5_l17_4096_fwd_train, dropout_p0p5_l17_4096_dx_train, dropout_4096_fwd_eval, dropout_4096_dx_eval, linear_4096_to_4096_fwd, linear_4096_to_4096_dw, linear_4096_to_4096_db, linear_4096_to_4096_dx, linear_4096_to_1000_fwd, linear_4096_to_1000_dw, linear_4096_to_1000_db, linear_4096_to_1000_dx, softmax_xent_1x1000, sgd_61100840, sgd_momentum_61100840, adam_61100840, adam_amsgrad_61100840 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('alexnet.createWasmModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
@@ -854,26 +854,38 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const d19 = heap.f32(4096);
   const d20 = heap.f32(4096);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
-  const scratchF32 = heap.f32(2356240);
+  const scratchF32 = heap.f32(1899136);
+  const scratchI32 = heap.i32(3025);
   const s_pool1_argmax = heap.i32(46656); // kept from forward to backward
   const s_pool2_argmax = heap.i32(32448); // kept from forward to backward
   const s_pool5_argmax = heap.i32(9216); // kept from forward to backward
   const s_dropout14_mask = heap.f32(9216); // kept from forward to backward
   const s_dropout17_mask = heap.f32(4096); // kept from forward to backward
   const s_conv1_wpack = scratchF32.subarray(0, 23232);
-  const s_conv1_cols = scratchF32.subarray(23232, 1121307);
+  const s_conv1_dwDyPack = scratchF32.subarray(23232, 216832);
+  const s_conv1_dwPixels = scratchI32.subarray(0, 3025);
+  const s_conv1_dwXPad = scratchF32.subarray(216832, 371419);
+  const s_conv1_cols = scratchF32.subarray(371419, 1469494);
   const s_conv2_wpack = scratchF32.subarray(0, 307200);
-  const s_conv2_dwCols = scratchF32.subarray(307200, 1485264);
-  const s_conv2_wpackT = scratchF32.subarray(1485264, 1792464);
+  const s_conv2_dwDyPack = scratchF32.subarray(307200, 447168);
+  const s_conv2_dwPixels = scratchI32.subarray(0, 729);
+  const s_conv2_dwXPad = scratchF32.subarray(447168, 508672);
+  const s_conv2_wpackT = scratchF32.subarray(508672, 815872);
   const s_conv3_wpack = scratchF32.subarray(0, 663552);
-  const s_conv3_dwCols = scratchF32.subarray(663552, 958288);
-  const s_conv3_wpackT = scratchF32.subarray(958288, 1621840);
+  const s_conv3_dwDyPack = scratchF32.subarray(663552, 728448);
+  const s_conv3_dwPixels = scratchI32.subarray(0, 169);
+  const s_conv3_dwXPad = scratchF32.subarray(728448, 771648);
+  const s_conv3_wpackT = scratchF32.subarray(771648, 1435200);
   const s_conv4_wpack = scratchF32.subarray(0, 884736);
-  const s_conv4_dwCols = scratchF32.subarray(884736, 1471504);
-  const s_conv4_wpackT = scratchF32.subarray(1471504, 2356240);
+  const s_conv4_dwDyPack = scratchF32.subarray(884736, 928000);
+  const s_conv4_dwPixels = scratchI32.subarray(0, 169);
+  const s_conv4_dwXPad = scratchF32.subarray(928000, 1014400);
+  const s_conv4_wpackT = scratchF32.subarray(1014400, 1899136);
   const s_conv5_wpack = scratchF32.subarray(0, 589824);
-  const s_conv5_dwCols = scratchF32.subarray(589824, 981904);
-  const s_conv5_wpackT = scratchF32.subarray(981904, 1571728);
+  const s_conv5_dwDyPack = scratchF32.subarray(589824, 633088);
+  const s_conv5_dwPixels = scratchI32.subarray(0, 169);
+  const s_conv5_dwXPad = scratchF32.subarray(633088, 690688);
+  const s_conv5_wpackT = scratchF32.subarray(690688, 1280512);
   const dlogits = heap.f32(1000);
   const lossOut = heap.f32(1);
   let lastLossFinite = true;
@@ -988,8 +1000,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu11: relu [1x256x13x13] -> [1x256x13x13]
     relu_256x13x13_dx(a12, d12, d11);
     // conv5: conv2d [1x256x13x13] -> [1x256x13x13]
-    conv3x3_p1_256x13x13_to_256_dw_im2row_cols(a10, s_conv5_dwCols);
-    conv3x3_p1_256x13x13_to_256_dw_im2row_gemm(s_conv5_dwCols, d11, gw_conv5);
+    conv3x3_p1_256x13x13_to_256_dw_dypack(d11, s_conv5_dwDyPack, s_conv5_dwPixels);
+    conv3x3_p1_256x13x13_to_256_dw_xpad(a10, s_conv5_dwXPad);
+    conv3x3_p1_256x13x13_to_256_dw_packed(s_conv5_dwXPad, s_conv5_dwDyPack, s_conv5_dwPixels, gw_conv5);
     conv3x3_p1_256x13x13_to_256_db(d11, gb_conv5);
     conv3x3_p1_256x13x13_to_256_dx_pack(w_conv5, s_conv5_wpackT);
     conv3x3_p1_256x13x13_to_256_dx_direct(d11, s_conv5_wpackT, d10);
@@ -998,8 +1011,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu9: relu [1x256x13x13] -> [1x256x13x13]
     relu_256x13x13_dx(a10, d10, d9);
     // conv4: conv2d [1x384x13x13] -> [1x256x13x13]
-    conv3x3_p1_384x13x13_to_256_dw_im2row_cols(a8, s_conv4_dwCols);
-    conv3x3_p1_384x13x13_to_256_dw_im2row_gemm(s_conv4_dwCols, d9, gw_conv4);
+    conv3x3_p1_384x13x13_to_256_dw_dypack(d9, s_conv4_dwDyPack, s_conv4_dwPixels);
+    conv3x3_p1_384x13x13_to_256_dw_xpad(a8, s_conv4_dwXPad);
+    conv3x3_p1_384x13x13_to_256_dw_packed(s_conv4_dwXPad, s_conv4_dwDyPack, s_conv4_dwPixels, gw_conv4);
     conv3x3_p1_384x13x13_to_256_db(d9, gb_conv4);
     conv3x3_p1_384x13x13_to_256_dx_pack(w_conv4, s_conv4_wpackT);
     conv3x3_p1_384x13x13_to_256_dx_direct(d9, s_conv4_wpackT, d8);
@@ -1008,8 +1022,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu7: relu [1x384x13x13] -> [1x384x13x13]
     relu_384x13x13_dx(a8, d8, d7);
     // conv3: conv2d [1x192x13x13] -> [1x384x13x13]
-    conv3x3_p1_192x13x13_to_384_dw_im2row_cols(a6, s_conv3_dwCols);
-    conv3x3_p1_192x13x13_to_384_dw_im2row_gemm(s_conv3_dwCols, d7, gw_conv3);
+    conv3x3_p1_192x13x13_to_384_dw_dypack(d7, s_conv3_dwDyPack, s_conv3_dwPixels);
+    conv3x3_p1_192x13x13_to_384_dw_xpad(a6, s_conv3_dwXPad);
+    conv3x3_p1_192x13x13_to_384_dw_packed(s_conv3_dwXPad, s_conv3_dwDyPack, s_conv3_dwPixels, gw_conv3);
     conv3x3_p1_192x13x13_to_384_db(d7, gb_conv3);
     conv3x3_p1_192x13x13_to_384_dx_pack(w_conv3, s_conv3_wpackT);
     conv3x3_p1_192x13x13_to_384_dx_direct(d7, s_conv3_wpackT, d6);
@@ -1020,8 +1035,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu4: relu [1x192x27x27] -> [1x192x27x27]
     relu_192x27x27_dx(a5, d5, d4);
     // conv2: conv2d [1x64x27x27] -> [1x192x27x27]
-    conv5x5_p2_64x27x27_to_192_dw_im2row_cols(a3, s_conv2_dwCols);
-    conv5x5_p2_64x27x27_to_192_dw_im2row_gemm(s_conv2_dwCols, d4, gw_conv2);
+    conv5x5_p2_64x27x27_to_192_dw_dypack(d4, s_conv2_dwDyPack, s_conv2_dwPixels);
+    conv5x5_p2_64x27x27_to_192_dw_xpad(a3, s_conv2_dwXPad);
+    conv5x5_p2_64x27x27_to_192_dw_packed(s_conv2_dwXPad, s_conv2_dwDyPack, s_conv2_dwPixels, gw_conv2);
     conv5x5_p2_64x27x27_to_192_db(d4, gb_conv2);
     conv5x5_p2_64x27x27_to_192_dx_pack(w_conv2, s_conv2_wpackT);
     conv5x5_p2_64x27x27_to_192_dx_direct(d4, s_conv2_wpackT, d3);
@@ -1032,8 +1048,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu1: relu [1x64x55x55] -> [1x64x55x55]
     relu_64x55x55_dx(a2, d2, d1);
     // conv1: conv2d [1x3x224x224] -> [1x64x55x55]
-    conv11x11_s4_p2_3x224x224_to_64_dw_direct(a0, d1, gw_conv1);
-    conv11x11_s4_p2_3x224x224_to_64_dw_direct_t2(a0, d1, gw_conv1);
+    conv11x11_s4_p2_3x224x224_to_64_dw_dypack(d1, s_conv1_dwDyPack, s_conv1_dwPixels);
+    conv11x11_s4_p2_3x224x224_to_64_dw_xpad(a0, s_conv1_dwXPad);
+    conv11x11_s4_p2_3x224x224_to_64_dw_packed(s_conv1_dwXPad, s_conv1_dwDyPack, s_conv1_dwPixels, gw_conv1);
     conv11x11_s4_p2_3x224x224_to_64_db(d1, gb_conv1);
     conv11x11_s4_p2_3x224x224_to_64_dx_im2row_gemm(d1, w_conv1, s_conv1_cols);
     conv11x11_s4_p2_3x224x224_to_64_dx_im2row_col2im(s_conv1_cols, d0);
@@ -1076,8 +1093,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu11: relu [1x256x13x13] -> [1x256x13x13]
     relu_256x13x13_dx(a12, d12, d11);
     // conv5: conv2d [1x256x13x13] -> [1x256x13x13]
-    conv3x3_p1_256x13x13_to_256_dw_im2row_cols(a10, s_conv5_dwCols);
-    conv3x3_p1_256x13x13_to_256_dw_im2row_gemm(s_conv5_dwCols, d11, gw_conv5);
+    conv3x3_p1_256x13x13_to_256_dw_dypack(d11, s_conv5_dwDyPack, s_conv5_dwPixels);
+    conv3x3_p1_256x13x13_to_256_dw_xpad(a10, s_conv5_dwXPad);
+    conv3x3_p1_256x13x13_to_256_dw_packed(s_conv5_dwXPad, s_conv5_dwDyPack, s_conv5_dwPixels, gw_conv5);
     conv3x3_p1_256x13x13_to_256_db(d11, gb_conv5);
     conv3x3_p1_256x13x13_to_256_dx_pack(w_conv5, s_conv5_wpackT);
     conv3x3_p1_256x13x13_to_256_dx_direct(d11, s_conv5_wpackT, d10);
@@ -1086,8 +1104,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu9: relu [1x256x13x13] -> [1x256x13x13]
     relu_256x13x13_dx(a10, d10, d9);
     // conv4: conv2d [1x384x13x13] -> [1x256x13x13]
-    conv3x3_p1_384x13x13_to_256_dw_im2row_cols(a8, s_conv4_dwCols);
-    conv3x3_p1_384x13x13_to_256_dw_im2row_gemm(s_conv4_dwCols, d9, gw_conv4);
+    conv3x3_p1_384x13x13_to_256_dw_dypack(d9, s_conv4_dwDyPack, s_conv4_dwPixels);
+    conv3x3_p1_384x13x13_to_256_dw_xpad(a8, s_conv4_dwXPad);
+    conv3x3_p1_384x13x13_to_256_dw_packed(s_conv4_dwXPad, s_conv4_dwDyPack, s_conv4_dwPixels, gw_conv4);
     conv3x3_p1_384x13x13_to_256_db(d9, gb_conv4);
     conv3x3_p1_384x13x13_to_256_dx_pack(w_conv4, s_conv4_wpackT);
     conv3x3_p1_384x13x13_to_256_dx_direct(d9, s_conv4_wpackT, d8);
@@ -1096,8 +1115,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu7: relu [1x384x13x13] -> [1x384x13x13]
     relu_384x13x13_dx(a8, d8, d7);
     // conv3: conv2d [1x192x13x13] -> [1x384x13x13]
-    conv3x3_p1_192x13x13_to_384_dw_im2row_cols(a6, s_conv3_dwCols);
-    conv3x3_p1_192x13x13_to_384_dw_im2row_gemm(s_conv3_dwCols, d7, gw_conv3);
+    conv3x3_p1_192x13x13_to_384_dw_dypack(d7, s_conv3_dwDyPack, s_conv3_dwPixels);
+    conv3x3_p1_192x13x13_to_384_dw_xpad(a6, s_conv3_dwXPad);
+    conv3x3_p1_192x13x13_to_384_dw_packed(s_conv3_dwXPad, s_conv3_dwDyPack, s_conv3_dwPixels, gw_conv3);
     conv3x3_p1_192x13x13_to_384_db(d7, gb_conv3);
     conv3x3_p1_192x13x13_to_384_dx_pack(w_conv3, s_conv3_wpackT);
     conv3x3_p1_192x13x13_to_384_dx_direct(d7, s_conv3_wpackT, d6);
@@ -1108,8 +1128,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu4: relu [1x192x27x27] -> [1x192x27x27]
     relu_192x27x27_dx(a5, d5, d4);
     // conv2: conv2d [1x64x27x27] -> [1x192x27x27]
-    conv5x5_p2_64x27x27_to_192_dw_im2row_cols(a3, s_conv2_dwCols);
-    conv5x5_p2_64x27x27_to_192_dw_im2row_gemm(s_conv2_dwCols, d4, gw_conv2);
+    conv5x5_p2_64x27x27_to_192_dw_dypack(d4, s_conv2_dwDyPack, s_conv2_dwPixels);
+    conv5x5_p2_64x27x27_to_192_dw_xpad(a3, s_conv2_dwXPad);
+    conv5x5_p2_64x27x27_to_192_dw_packed(s_conv2_dwXPad, s_conv2_dwDyPack, s_conv2_dwPixels, gw_conv2);
     conv5x5_p2_64x27x27_to_192_db(d4, gb_conv2);
     conv5x5_p2_64x27x27_to_192_dx_pack(w_conv2, s_conv2_wpackT);
     conv5x5_p2_64x27x27_to_192_dx_direct(d4, s_conv2_wpackT, d3);
@@ -1120,8 +1141,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu1: relu [1x64x55x55] -> [1x64x55x55]
     relu_64x55x55_dx(a2, d2, d1);
     // conv1: conv2d [1x3x224x224] -> [1x64x55x55] (no dx: nothing before it learns)
-    conv11x11_s4_p2_3x224x224_to_64_dw_direct(a0, d1, gw_conv1);
-    conv11x11_s4_p2_3x224x224_to_64_dw_direct_t2(a0, d1, gw_conv1);
+    conv11x11_s4_p2_3x224x224_to_64_dw_dypack(d1, s_conv1_dwDyPack, s_conv1_dwPixels);
+    conv11x11_s4_p2_3x224x224_to_64_dw_xpad(a0, s_conv1_dwXPad);
+    conv11x11_s4_p2_3x224x224_to_64_dw_packed(s_conv1_dwXPad, s_conv1_dwDyPack, s_conv1_dwPixels, gw_conv1);
     conv11x11_s4_p2_3x224x224_to_64_db(d1, gb_conv1);
   }
 

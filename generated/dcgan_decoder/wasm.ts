@@ -328,9 +328,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   // worker threads only where some kernel is cut into chunks (a model of small kernels runs them all whole on the calling thread)
   const workers = threads > 1 && SPLIT_KERNELS.length > 0;
   // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads, if any)
-  const heap = createHeap(965248, 49152, workers);
+  const heap = createHeap(966272, 49152, workers);
   const pool = workers ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
-  const { convt4x4_s2_p1_16x4x4_to_8_fwd_pack, convt4x4_s2_p1_16x4x4_to_8_nobias_fwd_direct_cols, convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols, convt4x4_s2_p1_16x4x4_to_8_dw_im2row_gemm, convt4x4_s2_p1_16x4x4_to_8_dx_pack, convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols, relu_8x8x8_fwd, relu_8x8x8_dx, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_pack, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_cols, convt3x3_s2_p1_op1_8x8x8_to_4_dw_im2row_cols, convt3x3_s2_p1_op1_8x8x8_to_4_dw_im2row_gemm, convt3x3_s2_p1_op1_8x8x8_to_4_db, convt3x3_s2_p1_op1_8x8x8_to_4_dx_pack, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_cols, relu_4x16x16_fwd, relu_4x16x16_dx, upsample_bilinear2x2_4x16x16_fwd, upsample_bilinear2x2_4x16x16_dx, conv3x3_p1_4x32x32_to_3_fwd_direct, conv3x3_p1_4x32x32_to_3_fwd_direct_rows, conv3x3_p1_4x32x32_to_3_fwd_direct_cols, conv3x3_p1_4x32x32_to_3_dw_im2row_cols, conv3x3_p1_4x32x32_to_3_dw_im2row_gemm, conv3x3_p1_4x32x32_to_3_db, conv3x3_p1_4x32x32_to_3_dx_pack, conv3x3_p1_4x32x32_to_3_dx_direct, conv3x3_p1_4x32x32_to_3_dx_direct_rows, conv3x3_p1_4x32x32_to_3_dx_direct_cols, sgd_2451, sgd_momentum_2451, adam_2451, adam_amsgrad_2451 } = wasmKernels(heap, pool);
+  const { convt4x4_s2_p1_16x4x4_to_8_fwd_pack, convt4x4_s2_p1_16x4x4_to_8_nobias_fwd_direct_cols, convt4x4_s2_p1_16x4x4_to_8_dw_dypack, convt4x4_s2_p1_16x4x4_to_8_dw_xpad, convt4x4_s2_p1_16x4x4_to_8_dw_packed, convt4x4_s2_p1_16x4x4_to_8_dx_pack, convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols, relu_8x8x8_fwd, relu_8x8x8_dx, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_pack, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_fwd_direct_cols, convt3x3_s2_p1_op1_8x8x8_to_4_dw_dypack, convt3x3_s2_p1_op1_8x8x8_to_4_dw_xpad, convt3x3_s2_p1_op1_8x8x8_to_4_dw_packed, convt3x3_s2_p1_op1_8x8x8_to_4_db, convt3x3_s2_p1_op1_8x8x8_to_4_dx_pack, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_rows, convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct_cols, relu_4x16x16_fwd, relu_4x16x16_dx, upsample_bilinear2x2_4x16x16_fwd, upsample_bilinear2x2_4x16x16_dx, conv3x3_p1_4x32x32_to_3_fwd_direct, conv3x3_p1_4x32x32_to_3_fwd_direct_rows, conv3x3_p1_4x32x32_to_3_fwd_direct_cols, conv3x3_p1_4x32x32_to_3_dw_im2row_cols, conv3x3_p1_4x32x32_to_3_dw_im2row_gemm, conv3x3_p1_4x32x32_to_3_db, conv3x3_p1_4x32x32_to_3_dx_pack, conv3x3_p1_4x32x32_to_3_dx_direct, conv3x3_p1_4x32x32_to_3_dx_direct_rows, conv3x3_p1_4x32x32_to_3_dx_direct_cols, sgd_2451, sgd_momentum_2451, adam_2451, adam_amsgrad_2451 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('dcgan_decoder.createWasmModel', 'options.seed', seed);
   // options.checkFinite has no effect: this model has no loss
@@ -388,12 +388,17 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const d5 = heap.f32(16384);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
   const scratchF32 = heap.f32(147564);
+  const scratchI32 = heap.i32(256);
   const s_up1_wpackT = scratchF32.subarray(0, 2048);
-  const s_up1_dwCols = scratchF32.subarray(2048, 11264);
-  const s_up1_wpack = scratchF32.subarray(11264, 13312);
+  const s_up1_dwDyPack = scratchF32.subarray(2048, 3072);
+  const s_up1_dwPixels = scratchI32.subarray(0, 64);
+  const s_up1_dwXPad = scratchF32.subarray(3072, 6272);
+  const s_up1_wpack = scratchF32.subarray(6272, 8320);
   const s_up2_wpackT = scratchF32.subarray(0, 288);
-  const s_up2_cols = scratchF32.subarray(288, 9504);
-  const s_up2_wpack = scratchF32.subarray(9504, 9792);
+  const s_up2_dwDyPack = scratchF32.subarray(288, 2336);
+  const s_up2_dwPixels = scratchI32.subarray(0, 256);
+  const s_up2_dwXPad = scratchF32.subarray(2336, 6960);
+  const s_up2_wpack = scratchF32.subarray(6960, 7248);
   const s_to_rgb_cols = scratchF32.subarray(0, 147456);
   const s_to_rgb_wpackT = scratchF32.subarray(147456, 147564);
   let lastLossFinite = true;
@@ -436,8 +441,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu3: relu [4x4x16x16] -> [4x4x16x16]
     relu_4x16x16_dx(a4, d4, d3);
     // up2: conv_transpose2d [4x8x8x8] -> [4x4x16x16]
-    convt3x3_s2_p1_op1_8x8x8_to_4_dw_im2row_cols(d3, s_up2_cols);
-    convt3x3_s2_p1_op1_8x8x8_to_4_dw_im2row_gemm(s_up2_cols, a2, gw_up2);
+    convt3x3_s2_p1_op1_8x8x8_to_4_dw_dypack(a2, s_up2_dwDyPack, s_up2_dwPixels);
+    convt3x3_s2_p1_op1_8x8x8_to_4_dw_xpad(d3, s_up2_dwXPad);
+    convt3x3_s2_p1_op1_8x8x8_to_4_dw_packed(s_up2_dwXPad, s_up2_dwDyPack, s_up2_dwPixels, gw_up2);
     convt3x3_s2_p1_op1_8x8x8_to_4_db(d3, gb_up2);
     convt3x3_s2_p1_op1_8x8x8_to_4_dx_pack(w_up2, s_up2_wpack);
     convt3x3_s2_p1_op1_8x8x8_to_4_dx_direct(d3, s_up2_wpack, d2);
@@ -446,8 +452,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu1: relu [4x8x8x8] -> [4x8x8x8]
     relu_8x8x8_dx(a2, d2, d1);
     // up1: conv_transpose2d [4x16x4x4] -> [4x8x8x8]
-    convt4x4_s2_p1_16x4x4_to_8_dw_im2row_cols(d1, s_up1_dwCols);
-    convt4x4_s2_p1_16x4x4_to_8_dw_im2row_gemm(s_up1_dwCols, a0, gw_up1);
+    convt4x4_s2_p1_16x4x4_to_8_dw_dypack(a0, s_up1_dwDyPack, s_up1_dwPixels);
+    convt4x4_s2_p1_16x4x4_to_8_dw_xpad(d1, s_up1_dwXPad);
+    convt4x4_s2_p1_16x4x4_to_8_dw_packed(s_up1_dwXPad, s_up1_dwDyPack, s_up1_dwPixels, gw_up1);
     convt4x4_s2_p1_16x4x4_to_8_dx_pack(w_up1, s_up1_wpack);
     convt4x4_s2_p1_16x4x4_to_8_dx_direct_cols(d1, s_up1_wpack, d0);
     return d0;

@@ -446,9 +446,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   // worker threads only where some kernel is cut into chunks (a model of small kernels runs them all whole on the calling thread)
   const workers = threads > 1 && SPLIT_KERNELS.length > 0;
   // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads, if any)
-  const heap = createHeap(8304448, 1280, workers);
+  const heap = createHeap(7397088, 1280, workers);
   const pool = workers ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
-  const { conv5x5_p2_1x28x28_to_6_fwd_pack, conv5x5_p2_1x28x28_to_6_fwd_direct, conv5x5_p2_1x28x28_to_6_fwd_direct_rows, conv5x5_p2_1x28x28_to_6_fwd_direct_cols, conv5x5_p2_1x28x28_to_6_dw_direct, conv5x5_p2_1x28x28_to_6_db, conv5x5_p2_1x28x28_to_6_dx_direct, conv5x5_p2_1x28x28_to_6_dx_direct_rows, conv5x5_p2_1x28x28_to_6_dx_direct_cols, relu_6x28x28_fwd, relu_6x28x28_dx, maxpool2x2_s2_6x28x28_fwd, maxpool2x2_s2_6x28x28_dx, conv5x5_6x14x14_to_16_fwd_pack, conv5x5_6x14x14_to_16_fwd_direct, conv5x5_6x14x14_to_16_dw_im2row_cols, conv5x5_6x14x14_to_16_dw_im2row_gemm, conv5x5_6x14x14_to_16_db, conv5x5_6x14x14_to_16_dx_pack, conv5x5_6x14x14_to_16_dx_direct, conv5x5_6x14x14_to_16_dx_direct_rows, conv5x5_6x14x14_to_16_dx_direct_cols, relu_16x10x10_fwd, relu_16x10x10_dx, maxpool2x2_s2_16x10x10_fwd, maxpool2x2_s2_16x10x10_dx, linear_400_to_120_fwd, linear_400_to_120_dw, linear_400_to_120_db, linear_400_to_120_dx, relu_120_fwd, relu_120_dx, linear_120_to_84_fwd, linear_120_to_84_dw, linear_120_to_84_db, linear_120_to_84_dx, relu_84_fwd, relu_84_dx, linear_84_to_10_fwd, linear_84_to_10_dw, linear_84_to_10_db, linear_84_to_10_dx, softmax_xent_32x10, sgd_61706, sgd_momentum_61706, adam_61706, adam_amsgrad_61706 } = wasmKernels(heap, pool);
+  const { conv5x5_p2_1x28x28_to_6_fwd_pack, conv5x5_p2_1x28x28_to_6_fwd_direct, conv5x5_p2_1x28x28_to_6_fwd_direct_rows, conv5x5_p2_1x28x28_to_6_fwd_direct_cols, conv5x5_p2_1x28x28_to_6_dw_dypack, conv5x5_p2_1x28x28_to_6_dw_xpad, conv5x5_p2_1x28x28_to_6_dw_packed, conv5x5_p2_1x28x28_to_6_db, conv5x5_p2_1x28x28_to_6_dx_direct, conv5x5_p2_1x28x28_to_6_dx_direct_rows, conv5x5_p2_1x28x28_to_6_dx_direct_cols, relu_6x28x28_fwd, relu_6x28x28_dx, maxpool2x2_s2_6x28x28_fwd, maxpool2x2_s2_6x28x28_dx, conv5x5_6x14x14_to_16_fwd_pack, conv5x5_6x14x14_to_16_fwd_direct, conv5x5_6x14x14_to_16_dw_dypack, conv5x5_6x14x14_to_16_dw_packed, conv5x5_6x14x14_to_16_db, conv5x5_6x14x14_to_16_dx_pack, conv5x5_6x14x14_to_16_dx_direct, conv5x5_6x14x14_to_16_dx_direct_rows, conv5x5_6x14x14_to_16_dx_direct_cols, relu_16x10x10_fwd, relu_16x10x10_dx, maxpool2x2_s2_16x10x10_fwd, maxpool2x2_s2_16x10x10_dx, linear_400_to_120_fwd, linear_400_to_120_dw, linear_400_to_120_db, linear_400_to_120_dx, relu_120_fwd, relu_120_dx, linear_120_to_84_fwd, linear_120_to_84_dw, linear_120_to_84_db, linear_120_to_84_dx, relu_84_fwd, relu_84_dx, linear_84_to_10_fwd, linear_84_to_10_dw, linear_84_to_10_db, linear_84_to_10_dx, softmax_xent_32x10, sgd_61706, sgd_momentum_61706, adam_61706, adam_amsgrad_61706 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('lenet5.createWasmModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
@@ -534,13 +534,18 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const d10 = heap.f32(2688);
   const d11 = heap.f32(2688);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
-  const scratchF32 = heap.f32(485600);
+  const scratchF32 = heap.f32(233672);
+  const scratchI32 = heap.i32(25088);
   const s_s2_argmax = heap.i32(37632); // kept from forward to backward
   const s_s4_argmax = heap.i32(12800); // kept from forward to backward
   const s_c1_wpack = scratchF32.subarray(0, 200);
+  const s_c1_dwDyPack = scratchF32.subarray(200, 200904);
+  const s_c1_dwPixels = scratchI32.subarray(0, 25088);
+  const s_c1_dwXPad = scratchF32.subarray(200904, 233672);
   const s_c3_wpack = scratchF32.subarray(0, 2400);
-  const s_c3_cols = scratchF32.subarray(2400, 482400);
-  const s_c3_wpackT = scratchF32.subarray(482400, 485600);
+  const s_c3_dwDyPack = scratchF32.subarray(2400, 53600);
+  const s_c3_dwPixels = scratchI32.subarray(0, 3200);
+  const s_c3_wpackT = scratchF32.subarray(53600, 56800);
   const dlogits = heap.f32(320);
   const lossOut = heap.f32(1);
   let lastLossFinite = true;
@@ -601,8 +606,8 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu4: relu [32x16x10x10] -> [32x16x10x10]
     relu_16x10x10_dx(a5, d5, d4);
     // c3: conv2d [32x6x14x14] -> [32x16x10x10]
-    conv5x5_6x14x14_to_16_dw_im2row_cols(a3, s_c3_cols);
-    conv5x5_6x14x14_to_16_dw_im2row_gemm(s_c3_cols, d4, gw_c3);
+    conv5x5_6x14x14_to_16_dw_dypack(d4, s_c3_dwDyPack, s_c3_dwPixels);
+    conv5x5_6x14x14_to_16_dw_packed(a3, s_c3_dwDyPack, s_c3_dwPixels, gw_c3);
     conv5x5_6x14x14_to_16_db(d4, gb_c3);
     conv5x5_6x14x14_to_16_dx_pack(w_c3, s_c3_wpackT);
     conv5x5_6x14x14_to_16_dx_direct(d4, s_c3_wpackT, d3);
@@ -613,7 +618,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu1: relu [32x6x28x28] -> [32x6x28x28]
     relu_6x28x28_dx(a2, d2, d1);
     // c1: conv2d [32x1x28x28] -> [32x6x28x28]
-    conv5x5_p2_1x28x28_to_6_dw_direct(a0, d1, gw_c1);
+    conv5x5_p2_1x28x28_to_6_dw_dypack(d1, s_c1_dwDyPack, s_c1_dwPixels);
+    conv5x5_p2_1x28x28_to_6_dw_xpad(a0, s_c1_dwXPad);
+    conv5x5_p2_1x28x28_to_6_dw_packed(s_c1_dwXPad, s_c1_dwDyPack, s_c1_dwPixels, gw_c1);
     conv5x5_p2_1x28x28_to_6_db(d1, gb_c1);
     conv5x5_p2_1x28x28_to_6_dx_direct(d1, w_c1, d0);
     conv5x5_p2_1x28x28_to_6_dx_direct_rows(d1, w_c1, d0);
@@ -645,8 +652,8 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu4: relu [32x16x10x10] -> [32x16x10x10]
     relu_16x10x10_dx(a5, d5, d4);
     // c3: conv2d [32x6x14x14] -> [32x16x10x10]
-    conv5x5_6x14x14_to_16_dw_im2row_cols(a3, s_c3_cols);
-    conv5x5_6x14x14_to_16_dw_im2row_gemm(s_c3_cols, d4, gw_c3);
+    conv5x5_6x14x14_to_16_dw_dypack(d4, s_c3_dwDyPack, s_c3_dwPixels);
+    conv5x5_6x14x14_to_16_dw_packed(a3, s_c3_dwDyPack, s_c3_dwPixels, gw_c3);
     conv5x5_6x14x14_to_16_db(d4, gb_c3);
     conv5x5_6x14x14_to_16_dx_pack(w_c3, s_c3_wpackT);
     conv5x5_6x14x14_to_16_dx_direct(d4, s_c3_wpackT, d3);
@@ -657,7 +664,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu1: relu [32x6x28x28] -> [32x6x28x28]
     relu_6x28x28_dx(a2, d2, d1);
     // c1: conv2d [32x1x28x28] -> [32x6x28x28] (no dx: nothing before it learns)
-    conv5x5_p2_1x28x28_to_6_dw_direct(a0, d1, gw_c1);
+    conv5x5_p2_1x28x28_to_6_dw_dypack(d1, s_c1_dwDyPack, s_c1_dwPixels);
+    conv5x5_p2_1x28x28_to_6_dw_xpad(a0, s_c1_dwXPad);
+    conv5x5_p2_1x28x28_to_6_dw_packed(s_c1_dwXPad, s_c1_dwDyPack, s_c1_dwPixels, gw_c1);
     conv5x5_p2_1x28x28_to_6_db(d1, gb_c1);
   }
 

@@ -953,9 +953,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   // worker threads only where some kernel is cut into chunks (a model of small kernels runs them all whole on the calling thread)
   const workers = threads > 1 && SPLIT_KERNELS.length > 0;
   // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads, if any)
-  const heap = createHeap(8145280, 640, workers);
+  const heap = createHeap(8145664, 640, workers);
   const pool = workers ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
-  const { conv3x3_s2_p1_1x28x28_to_16_fwd_pack, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_rows, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_cols, conv3x3_s2_p1_1x28x28_to_16_dw_direct, conv3x3_s2_p1_1x28x28_to_16_dx_direct, conv3x3_s2_p1_1x28x28_to_16_dx_direct_rows, conv3x3_s2_p1_1x28x28_to_16_dx_direct_cols, bn2d_16x14x14_fwd_train, bn2d_16x14x14_dwb_train, bn2d_16x14x14_dx_train, bn2d_16x14x14_fwd_eval, bn2d_16x14x14_dwb_eval, bn2d_16x14x14_dx_eval, relu6_16x14x14_fwd, relu6_16x14x14_dx, conv3x3_p1_g16_16x14x14_to_16_nobias_fwd_direct, conv3x3_p1_g16_16x14x14_to_16_nobias_fwd_direct_rows, conv3x3_p1_g16_16x14x14_to_16_nobias_fwd_direct_cols, conv3x3_p1_g16_16x14x14_to_16_dw_direct, conv3x3_p1_g16_16x14x14_to_16_dx_direct, conv3x3_p1_g16_16x14x14_to_16_dx_direct_rows, conv3x3_p1_g16_16x14x14_to_16_dx_direct_cols, conv1x1_16x14x14_to_16_fwd_pack, conv1x1_16x14x14_to_16_nobias_fwd_direct, conv1x1_16x14x14_to_16_nobias_fwd_direct_cols, conv1x1_16x14x14_to_16_dw_im2row_cols, conv1x1_16x14x14_to_16_dw_im2row_gemm, conv1x1_16x14x14_to_16_dx_pack, conv1x1_16x14x14_to_16_dx_direct, conv1x1_16x14x14_to_16_dx_direct_cols, conv3x3_s2_p1_g16_16x14x14_to_16_nobias_fwd_direct_cols, conv3x3_s2_p1_g16_16x14x14_to_16_dw_direct, conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct_cols, bn2d_16x7x7_fwd_train, bn2d_16x7x7_dwb_train, bn2d_16x7x7_dx_train, bn2d_16x7x7_fwd_eval, bn2d_16x7x7_dwb_eval, bn2d_16x7x7_dx_eval, relu6_16x7x7_fwd, relu6_16x7x7_dx, conv1x1_16x7x7_to_32_fwd_pack, conv1x1_16x7x7_to_32_nobias_fwd_direct, conv1x1_16x7x7_to_32_nobias_fwd_direct_cols, conv1x1_16x7x7_to_32_dw_im2row_cols, conv1x1_16x7x7_to_32_dw_im2row_gemm, conv1x1_16x7x7_to_32_dx_pack, conv1x1_16x7x7_to_32_dx_direct, conv1x1_16x7x7_to_32_dx_direct_cols, bn2d_32x7x7_fwd_train, bn2d_32x7x7_dwb_train, bn2d_32x7x7_dx_train, bn2d_32x7x7_fwd_eval, bn2d_32x7x7_dwb_eval, bn2d_32x7x7_dx_eval, relu6_32x7x7_fwd, relu6_32x7x7_dx, conv1x1_32x7x7_to_64_fwd_pack, conv1x1_32x7x7_to_64_nobias_fwd_direct, conv1x1_32x7x7_to_64_nobias_fwd_direct_cols, conv1x1_32x7x7_to_64_dw_im2row_cols, conv1x1_32x7x7_to_64_dw_im2row_gemm, conv1x1_32x7x7_to_64_dx_pack, conv1x1_32x7x7_to_64_dx_direct, conv1x1_32x7x7_to_64_dx_direct_cols, bn2d_64x7x7_fwd_train, bn2d_64x7x7_dwb_train, bn2d_64x7x7_dx_train, bn2d_64x7x7_fwd_eval, bn2d_64x7x7_dwb_eval, bn2d_64x7x7_dx_eval, relu6_64x7x7_fwd, relu6_64x7x7_dx, conv3x3_p1_g64_64x7x7_to_64_nobias_fwd_direct_cols, conv3x3_p1_g64_64x7x7_to_64_dw_direct, conv3x3_p1_g64_64x7x7_to_64_dx_direct_cols, conv1x1_64x7x7_to_32_fwd_pack, conv1x1_64x7x7_to_32_nobias_fwd_direct, conv1x1_64x7x7_to_32_nobias_fwd_direct_cols, conv1x1_64x7x7_to_32_dw_im2row_cols, conv1x1_64x7x7_to_32_dw_im2row_gemm, conv1x1_64x7x7_to_32_dx_pack, conv1x1_64x7x7_to_32_dx_direct, conv1x1_64x7x7_to_32_dx_direct_cols, add2_32x7x7_fwd, global_avgpool_32x7x7_fwd, global_avgpool_32x7x7_dx, linear_32_to_10_fwd, linear_32_to_10_dw, linear_32_to_10_db, linear_32_to_10_dx, gradsum2_32x7x7, softmax_xent_16x10, sgd_6714, sgd_momentum_6714, adam_6714, adam_amsgrad_6714 } = wasmKernels(heap, pool);
+  const { conv3x3_s2_p1_1x28x28_to_16_fwd_pack, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_rows, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_cols, conv3x3_s2_p1_1x28x28_to_16_dw_dypack, conv3x3_s2_p1_1x28x28_to_16_dw_xpad, conv3x3_s2_p1_1x28x28_to_16_dw_packed, conv3x3_s2_p1_1x28x28_to_16_dx_direct, conv3x3_s2_p1_1x28x28_to_16_dx_direct_rows, conv3x3_s2_p1_1x28x28_to_16_dx_direct_cols, bn2d_16x14x14_fwd_train, bn2d_16x14x14_dwb_train, bn2d_16x14x14_dx_train, bn2d_16x14x14_fwd_eval, bn2d_16x14x14_dwb_eval, bn2d_16x14x14_dx_eval, relu6_16x14x14_fwd, relu6_16x14x14_dx, conv3x3_p1_g16_16x14x14_to_16_nobias_fwd_direct, conv3x3_p1_g16_16x14x14_to_16_nobias_fwd_direct_rows, conv3x3_p1_g16_16x14x14_to_16_nobias_fwd_direct_cols, conv3x3_p1_g16_16x14x14_to_16_dw_direct, conv3x3_p1_g16_16x14x14_to_16_dx_direct, conv3x3_p1_g16_16x14x14_to_16_dx_direct_rows, conv3x3_p1_g16_16x14x14_to_16_dx_direct_cols, conv1x1_16x14x14_to_16_fwd_pack, conv1x1_16x14x14_to_16_nobias_fwd_direct, conv1x1_16x14x14_to_16_nobias_fwd_direct_cols, conv1x1_16x14x14_to_16_dw_dypack, conv1x1_16x14x14_to_16_dw_packed, conv1x1_16x14x14_to_16_dx_pack, conv1x1_16x14x14_to_16_dx_direct, conv1x1_16x14x14_to_16_dx_direct_cols, conv3x3_s2_p1_g16_16x14x14_to_16_nobias_fwd_direct_cols, conv3x3_s2_p1_g16_16x14x14_to_16_dw_direct, conv3x3_s2_p1_g16_16x14x14_to_16_dx_direct_cols, bn2d_16x7x7_fwd_train, bn2d_16x7x7_dwb_train, bn2d_16x7x7_dx_train, bn2d_16x7x7_fwd_eval, bn2d_16x7x7_dwb_eval, bn2d_16x7x7_dx_eval, relu6_16x7x7_fwd, relu6_16x7x7_dx, conv1x1_16x7x7_to_32_fwd_pack, conv1x1_16x7x7_to_32_nobias_fwd_direct, conv1x1_16x7x7_to_32_nobias_fwd_direct_cols, conv1x1_16x7x7_to_32_dw_dypack, conv1x1_16x7x7_to_32_dw_packed, conv1x1_16x7x7_to_32_dx_pack, conv1x1_16x7x7_to_32_dx_direct, conv1x1_16x7x7_to_32_dx_direct_cols, bn2d_32x7x7_fwd_train, bn2d_32x7x7_dwb_train, bn2d_32x7x7_dx_train, bn2d_32x7x7_fwd_eval, bn2d_32x7x7_dwb_eval, bn2d_32x7x7_dx_eval, relu6_32x7x7_fwd, relu6_32x7x7_dx, conv1x1_32x7x7_to_64_fwd_pack, conv1x1_32x7x7_to_64_nobias_fwd_direct, conv1x1_32x7x7_to_64_nobias_fwd_direct_cols, conv1x1_32x7x7_to_64_dw_dypack, conv1x1_32x7x7_to_64_dw_packed, conv1x1_32x7x7_to_64_dx_pack, conv1x1_32x7x7_to_64_dx_direct, conv1x1_32x7x7_to_64_dx_direct_cols, bn2d_64x7x7_fwd_train, bn2d_64x7x7_dwb_train, bn2d_64x7x7_dx_train, bn2d_64x7x7_fwd_eval, bn2d_64x7x7_dwb_eval, bn2d_64x7x7_dx_eval, relu6_64x7x7_fwd, relu6_64x7x7_dx, conv3x3_p1_g64_64x7x7_to_64_nobias_fwd_direct_cols, conv3x3_p1_g64_64x7x7_to_64_dw_direct, conv3x3_p1_g64_64x7x7_to_64_dx_direct_cols, conv1x1_64x7x7_to_32_fwd_pack, conv1x1_64x7x7_to_32_nobias_fwd_direct, conv1x1_64x7x7_to_32_nobias_fwd_direct_cols, conv1x1_64x7x7_to_32_dw_dypack, conv1x1_64x7x7_to_32_dw_packed, conv1x1_64x7x7_to_32_dx_pack, conv1x1_64x7x7_to_32_dx_direct, conv1x1_64x7x7_to_32_dx_direct_cols, add2_32x7x7_fwd, global_avgpool_32x7x7_fwd, global_avgpool_32x7x7_dx, linear_32_to_10_fwd, linear_32_to_10_dw, linear_32_to_10_db, linear_32_to_10_dx, gradsum2_32x7x7, softmax_xent_16x10, sgd_6714, sgd_momentum_6714, adam_6714, adam_amsgrad_6714 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('mobilenet_small.createWasmModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
@@ -1173,7 +1173,8 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const d24 = heap.f32(25088);
   const d26 = heap.f32(512);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
-  const scratchF32 = heap.f32(66816);
+  const scratchF32 = heap.f32(63776);
+  const scratchI32 = heap.i32(3136);
   const s_stem_bn_stats = heap.f32(32); // kept from forward to backward
   const s_s1_dw_bn_stats = heap.f32(32); // kept from forward to backward
   const s_s1_pw_bn_stats = heap.f32(32); // kept from forward to backward
@@ -1183,32 +1184,39 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const s_ir_dw_bn_stats = heap.f32(128); // kept from forward to backward
   const s_ir_project_bn_stats = heap.f32(64); // kept from forward to backward
   const s_stem_wpack = scratchF32.subarray(0, 144);
+  const s_stem_dwDyPack = scratchF32.subarray(144, 50320);
+  const s_stem_dwPixels = scratchI32.subarray(0, 3136);
+  const s_stem_dwXPad = scratchF32.subarray(50320, 63776);
   const s_stem_bn_partial = scratchF32.subarray(0, 512);
   const s_stem_bn_sums = scratchF32.subarray(512, 544);
   const s_s1_dw_bn_partial = scratchF32.subarray(0, 512);
   const s_s1_dw_bn_sums = scratchF32.subarray(512, 544);
   const s_s1_pw_wpack = scratchF32.subarray(0, 256);
-  const s_s1_pw_cols = scratchF32.subarray(256, 50432);
+  const s_s1_pw_dwDyPack = scratchF32.subarray(256, 50432);
+  const s_s1_pw_dwPixels = scratchI32.subarray(0, 3136);
   const s_s1_pw_wpackT = scratchF32.subarray(50432, 50688);
   const s_s1_pw_bn_partial = scratchF32.subarray(0, 512);
   const s_s1_pw_bn_sums = scratchF32.subarray(512, 544);
   const s_s2_dw_bn_partial = scratchF32.subarray(0, 512);
   const s_s2_dw_bn_sums = scratchF32.subarray(512, 544);
   const s_s2_pw_wpack = scratchF32.subarray(0, 512);
-  const s_s2_pw_cols = scratchF32.subarray(512, 13056);
-  const s_s2_pw_wpackT = scratchF32.subarray(13056, 13568);
+  const s_s2_pw_dwDyPack = scratchF32.subarray(512, 25600);
+  const s_s2_pw_dwPixels = scratchI32.subarray(0, 784);
+  const s_s2_pw_wpackT = scratchF32.subarray(25600, 26112);
   const s_s2_pw_bn_partial = scratchF32.subarray(0, 1024);
   const s_s2_pw_bn_sums = scratchF32.subarray(1024, 1088);
   const s_ir_expand_wpack = scratchF32.subarray(0, 2048);
-  const s_ir_expand_dwCols = scratchF32.subarray(2048, 39680);
-  const s_ir_expand_wpackT = scratchF32.subarray(39680, 41728);
+  const s_ir_expand_dwDyPack = scratchF32.subarray(2048, 52224);
+  const s_ir_expand_dwPixels = scratchI32.subarray(0, 784);
+  const s_ir_expand_wpackT = scratchF32.subarray(52224, 54272);
   const s_ir_expand_bn_partial = scratchF32.subarray(0, 2048);
   const s_ir_expand_bn_sums = scratchF32.subarray(2048, 2176);
   const s_ir_dw_bn_partial = scratchF32.subarray(0, 2048);
   const s_ir_dw_bn_sums = scratchF32.subarray(2048, 2176);
   const s_ir_project_wpack = scratchF32.subarray(0, 2048);
-  const s_ir_project_dwCols = scratchF32.subarray(2048, 64768);
-  const s_ir_project_wpackT = scratchF32.subarray(64768, 66816);
+  const s_ir_project_dwDyPack = scratchF32.subarray(2048, 27136);
+  const s_ir_project_dwPixels = scratchI32.subarray(0, 784);
+  const s_ir_project_wpackT = scratchF32.subarray(27136, 29184);
   const s_ir_project_bn_partial = scratchF32.subarray(0, 1024);
   const s_ir_project_bn_sums = scratchF32.subarray(1024, 1088);
   const dlogits = heap.f32(160);
@@ -1349,8 +1357,8 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_32x7x7_dx_eval(d24, w_ir_project_bn, run_ir_project_bn, d22);
     }
     // ir_project: conv2d [16x64x7x7] -> [16x32x7x7]
-    conv1x1_64x7x7_to_32_dw_im2row_cols(a21, s_ir_project_dwCols);
-    conv1x1_64x7x7_to_32_dw_im2row_gemm(s_ir_project_dwCols, d22, gw_ir_project);
+    conv1x1_64x7x7_to_32_dw_dypack(d22, s_ir_project_dwDyPack, s_ir_project_dwPixels);
+    conv1x1_64x7x7_to_32_dw_packed(a21, s_ir_project_dwDyPack, s_ir_project_dwPixels, gw_ir_project);
     conv1x1_64x7x7_to_32_dx_pack(w_ir_project, s_ir_project_wpackT);
     conv1x1_64x7x7_to_32_dx_direct(d22, s_ir_project_wpackT, d21);
     conv1x1_64x7x7_to_32_dx_direct_cols(d22, s_ir_project_wpackT, d21);
@@ -1378,8 +1386,8 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_64x7x7_dx_eval(d17, w_ir_expand_bn, run_ir_expand_bn, d16);
     }
     // ir_expand: conv2d [16x32x7x7] -> [16x64x7x7]
-    conv1x1_32x7x7_to_64_dw_im2row_cols(a15, s_ir_expand_dwCols);
-    conv1x1_32x7x7_to_64_dw_im2row_gemm(s_ir_expand_dwCols, d16, gw_ir_expand);
+    conv1x1_32x7x7_to_64_dw_dypack(d16, s_ir_expand_dwDyPack, s_ir_expand_dwPixels);
+    conv1x1_32x7x7_to_64_dw_packed(a15, s_ir_expand_dwDyPack, s_ir_expand_dwPixels, gw_ir_expand);
     conv1x1_32x7x7_to_64_dx_pack(w_ir_expand, s_ir_expand_wpackT);
     conv1x1_32x7x7_to_64_dx_direct(d16, s_ir_expand_wpackT, d15_ir_expand);
     conv1x1_32x7x7_to_64_dx_direct_cols(d16, s_ir_expand_wpackT, d15_ir_expand);
@@ -1396,8 +1404,8 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_32x7x7_dx_eval(d14, w_s2_pw_bn, run_s2_pw_bn, d13);
     }
     // s2_pw: conv2d [16x16x7x7] -> [16x32x7x7]
-    conv1x1_16x7x7_to_32_dw_im2row_cols(a12, s_s2_pw_cols);
-    conv1x1_16x7x7_to_32_dw_im2row_gemm(s_s2_pw_cols, d13, gw_s2_pw);
+    conv1x1_16x7x7_to_32_dw_dypack(d13, s_s2_pw_dwDyPack, s_s2_pw_dwPixels);
+    conv1x1_16x7x7_to_32_dw_packed(a12, s_s2_pw_dwDyPack, s_s2_pw_dwPixels, gw_s2_pw);
     conv1x1_16x7x7_to_32_dx_pack(w_s2_pw, s_s2_pw_wpackT);
     conv1x1_16x7x7_to_32_dx_direct(d13, s_s2_pw_wpackT, d12);
     conv1x1_16x7x7_to_32_dx_direct_cols(d13, s_s2_pw_wpackT, d12);
@@ -1425,8 +1433,8 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_16x14x14_dx_eval(d8, w_s1_pw_bn, run_s1_pw_bn, d7);
     }
     // s1_pw: conv2d [16x16x14x14] -> [16x16x14x14]
-    conv1x1_16x14x14_to_16_dw_im2row_cols(a6, s_s1_pw_cols);
-    conv1x1_16x14x14_to_16_dw_im2row_gemm(s_s1_pw_cols, d7, gw_s1_pw);
+    conv1x1_16x14x14_to_16_dw_dypack(d7, s_s1_pw_dwDyPack, s_s1_pw_dwPixels);
+    conv1x1_16x14x14_to_16_dw_packed(a6, s_s1_pw_dwDyPack, s_s1_pw_dwPixels, gw_s1_pw);
     conv1x1_16x14x14_to_16_dx_pack(w_s1_pw, s_s1_pw_wpackT);
     conv1x1_16x14x14_to_16_dx_direct(d7, s_s1_pw_wpackT, d6);
     conv1x1_16x14x14_to_16_dx_direct_cols(d7, s_s1_pw_wpackT, d6);
@@ -1456,7 +1464,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_16x14x14_dx_eval(d2, w_stem_bn, run_stem_bn, d1);
     }
     // stem: conv2d [16x1x28x28] -> [16x16x14x14]
-    conv3x3_s2_p1_1x28x28_to_16_dw_direct(a0, d1, gw_stem);
+    conv3x3_s2_p1_1x28x28_to_16_dw_dypack(d1, s_stem_dwDyPack, s_stem_dwPixels);
+    conv3x3_s2_p1_1x28x28_to_16_dw_xpad(a0, s_stem_dwXPad);
+    conv3x3_s2_p1_1x28x28_to_16_dw_packed(s_stem_dwXPad, s_stem_dwDyPack, s_stem_dwPixels, gw_stem);
     conv3x3_s2_p1_1x28x28_to_16_dx_direct(d1, w_stem, d0);
     conv3x3_s2_p1_1x28x28_to_16_dx_direct_rows(d1, w_stem, d0);
     conv3x3_s2_p1_1x28x28_to_16_dx_direct_cols(d1, w_stem, d0);
@@ -1482,8 +1492,8 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_32x7x7_dx_eval(d24, w_ir_project_bn, run_ir_project_bn, d22);
     }
     // ir_project: conv2d [16x64x7x7] -> [16x32x7x7]
-    conv1x1_64x7x7_to_32_dw_im2row_cols(a21, s_ir_project_dwCols);
-    conv1x1_64x7x7_to_32_dw_im2row_gemm(s_ir_project_dwCols, d22, gw_ir_project);
+    conv1x1_64x7x7_to_32_dw_dypack(d22, s_ir_project_dwDyPack, s_ir_project_dwPixels);
+    conv1x1_64x7x7_to_32_dw_packed(a21, s_ir_project_dwDyPack, s_ir_project_dwPixels, gw_ir_project);
     conv1x1_64x7x7_to_32_dx_pack(w_ir_project, s_ir_project_wpackT);
     conv1x1_64x7x7_to_32_dx_direct(d22, s_ir_project_wpackT, d21);
     conv1x1_64x7x7_to_32_dx_direct_cols(d22, s_ir_project_wpackT, d21);
@@ -1511,8 +1521,8 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_64x7x7_dx_eval(d17, w_ir_expand_bn, run_ir_expand_bn, d16);
     }
     // ir_expand: conv2d [16x32x7x7] -> [16x64x7x7]
-    conv1x1_32x7x7_to_64_dw_im2row_cols(a15, s_ir_expand_dwCols);
-    conv1x1_32x7x7_to_64_dw_im2row_gemm(s_ir_expand_dwCols, d16, gw_ir_expand);
+    conv1x1_32x7x7_to_64_dw_dypack(d16, s_ir_expand_dwDyPack, s_ir_expand_dwPixels);
+    conv1x1_32x7x7_to_64_dw_packed(a15, s_ir_expand_dwDyPack, s_ir_expand_dwPixels, gw_ir_expand);
     conv1x1_32x7x7_to_64_dx_pack(w_ir_expand, s_ir_expand_wpackT);
     conv1x1_32x7x7_to_64_dx_direct(d16, s_ir_expand_wpackT, d15_ir_expand);
     conv1x1_32x7x7_to_64_dx_direct_cols(d16, s_ir_expand_wpackT, d15_ir_expand);
@@ -1529,8 +1539,8 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_32x7x7_dx_eval(d14, w_s2_pw_bn, run_s2_pw_bn, d13);
     }
     // s2_pw: conv2d [16x16x7x7] -> [16x32x7x7]
-    conv1x1_16x7x7_to_32_dw_im2row_cols(a12, s_s2_pw_cols);
-    conv1x1_16x7x7_to_32_dw_im2row_gemm(s_s2_pw_cols, d13, gw_s2_pw);
+    conv1x1_16x7x7_to_32_dw_dypack(d13, s_s2_pw_dwDyPack, s_s2_pw_dwPixels);
+    conv1x1_16x7x7_to_32_dw_packed(a12, s_s2_pw_dwDyPack, s_s2_pw_dwPixels, gw_s2_pw);
     conv1x1_16x7x7_to_32_dx_pack(w_s2_pw, s_s2_pw_wpackT);
     conv1x1_16x7x7_to_32_dx_direct(d13, s_s2_pw_wpackT, d12);
     conv1x1_16x7x7_to_32_dx_direct_cols(d13, s_s2_pw_wpackT, d12);
@@ -1558,8 +1568,8 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_16x14x14_dx_eval(d8, w_s1_pw_bn, run_s1_pw_bn, d7);
     }
     // s1_pw: conv2d [16x16x14x14] -> [16x16x14x14]
-    conv1x1_16x14x14_to_16_dw_im2row_cols(a6, s_s1_pw_cols);
-    conv1x1_16x14x14_to_16_dw_im2row_gemm(s_s1_pw_cols, d7, gw_s1_pw);
+    conv1x1_16x14x14_to_16_dw_dypack(d7, s_s1_pw_dwDyPack, s_s1_pw_dwPixels);
+    conv1x1_16x14x14_to_16_dw_packed(a6, s_s1_pw_dwDyPack, s_s1_pw_dwPixels, gw_s1_pw);
     conv1x1_16x14x14_to_16_dx_pack(w_s1_pw, s_s1_pw_wpackT);
     conv1x1_16x14x14_to_16_dx_direct(d7, s_s1_pw_wpackT, d6);
     conv1x1_16x14x14_to_16_dx_direct_cols(d7, s_s1_pw_wpackT, d6);
@@ -1589,7 +1599,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_16x14x14_dx_eval(d2, w_stem_bn, run_stem_bn, d1);
     }
     // stem: conv2d [16x1x28x28] -> [16x16x14x14] (no dx: nothing before it learns)
-    conv3x3_s2_p1_1x28x28_to_16_dw_direct(a0, d1, gw_stem);
+    conv3x3_s2_p1_1x28x28_to_16_dw_dypack(d1, s_stem_dwDyPack, s_stem_dwPixels);
+    conv3x3_s2_p1_1x28x28_to_16_dw_xpad(a0, s_stem_dwXPad);
+    conv3x3_s2_p1_1x28x28_to_16_dw_packed(s_stem_dwXPad, s_stem_dwDyPack, s_stem_dwPixels, gw_stem);
   }
 
   function backward(dOut: Float32Array): Float32Array {

@@ -999,9 +999,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   // worker threads only where some kernel is cut into chunks (a model of small kernels runs them all whole on the calling thread)
   const workers = threads > 1 && SPLIT_KERNELS.length > 0;
   // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads, if any)
-  const heap = createHeap(20075648, 1280, workers);
+  const heap = createHeap(17413760, 1280, workers);
   const pool = workers ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
-  const { conv3x3_s2_p1_1x28x28_to_16_fwd_pack, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_rows, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_cols, conv3x3_s2_p1_1x28x28_to_16_dw_direct, conv3x3_s2_p1_1x28x28_to_16_dx_direct, conv3x3_s2_p1_1x28x28_to_16_dx_direct_rows, conv3x3_s2_p1_1x28x28_to_16_dx_direct_cols, bn2d_16x14x14_fwd_train, bn2d_16x14x14_dwb_train, bn2d_16x14x14_dx_train, bn2d_16x14x14_fwd_eval, bn2d_16x14x14_dwb_eval, bn2d_16x14x14_dx_eval, relu_16x14x14_fwd, relu_16x14x14_dx, conv3x3_p1_16x14x14_to_16_fwd_pack, conv3x3_p1_16x14x14_to_16_nobias_fwd_direct, conv3x3_p1_16x14x14_to_16_nobias_fwd_direct_rows, conv3x3_p1_16x14x14_to_16_nobias_fwd_direct_cols, conv3x3_p1_16x14x14_to_16_dw_im2row_cols, conv3x3_p1_16x14x14_to_16_dw_im2row_gemm, conv3x3_p1_16x14x14_to_16_dx_pack, conv3x3_p1_16x14x14_to_16_dx_direct, conv3x3_p1_16x14x14_to_16_dx_direct_rows, conv3x3_p1_16x14x14_to_16_dx_direct_cols, add2_16x14x14_fwd, conv3x3_s2_p1_16x14x14_to_32_fwd_pack, conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct, conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct_rows, conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct_cols, conv3x3_s2_p1_16x14x14_to_32_dw_im2row_cols, conv3x3_s2_p1_16x14x14_to_32_dw_im2row_gemm, conv3x3_s2_p1_16x14x14_to_32_dx_pack, conv3x3_s2_p1_16x14x14_to_32_dx_direct, conv3x3_s2_p1_16x14x14_to_32_dx_direct_rows, conv3x3_s2_p1_16x14x14_to_32_dx_direct_cols, bn2d_32x7x7_fwd_train, bn2d_32x7x7_dwb_train, bn2d_32x7x7_dx_train, bn2d_32x7x7_fwd_eval, bn2d_32x7x7_dwb_eval, bn2d_32x7x7_dx_eval, relu_32x7x7_fwd, relu_32x7x7_dx, conv3x3_p1_32x7x7_to_32_fwd_pack, conv3x3_p1_32x7x7_to_32_nobias_fwd_direct, conv3x3_p1_32x7x7_to_32_nobias_fwd_direct_rows, conv3x3_p1_32x7x7_to_32_nobias_fwd_direct_cols, conv3x3_p1_32x7x7_to_32_dw_im2row_cols, conv3x3_p1_32x7x7_to_32_dw_im2row_gemm, conv3x3_p1_32x7x7_to_32_dx_pack, conv3x3_p1_32x7x7_to_32_dx_direct, conv3x3_p1_32x7x7_to_32_dx_direct_rows, conv3x3_p1_32x7x7_to_32_dx_direct_cols, conv1x1_s2_16x14x14_to_32_fwd_pack, conv1x1_s2_16x14x14_to_32_nobias_fwd_direct, conv1x1_s2_16x14x14_to_32_nobias_fwd_direct_cols, conv1x1_s2_16x14x14_to_32_dw_im2row_cols, conv1x1_s2_16x14x14_to_32_dw_im2row_gemm, conv1x1_s2_16x14x14_to_32_dx_pack, conv1x1_s2_16x14x14_to_32_dx_direct, conv1x1_s2_16x14x14_to_32_dx_direct_cols, add2_32x7x7_fwd, global_avgpool_32x7x7_fwd, global_avgpool_32x7x7_dx, linear_32_to_10_fwd, linear_32_to_10_dw, linear_32_to_10_db, linear_32_to_10_dx, gradsum2_16x14x14, gradsum2_32x7x7, softmax_xent_32x10, sgd_38266, sgd_momentum_38266, adam_38266, adam_amsgrad_38266 } = wasmKernels(heap, pool);
+  const { conv3x3_s2_p1_1x28x28_to_16_fwd_pack, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_rows, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_cols, conv3x3_s2_p1_1x28x28_to_16_dw_dypack, conv3x3_s2_p1_1x28x28_to_16_dw_xpad, conv3x3_s2_p1_1x28x28_to_16_dw_packed, conv3x3_s2_p1_1x28x28_to_16_dx_direct, conv3x3_s2_p1_1x28x28_to_16_dx_direct_rows, conv3x3_s2_p1_1x28x28_to_16_dx_direct_cols, bn2d_16x14x14_fwd_train, bn2d_16x14x14_dwb_train, bn2d_16x14x14_dx_train, bn2d_16x14x14_fwd_eval, bn2d_16x14x14_dwb_eval, bn2d_16x14x14_dx_eval, relu_16x14x14_fwd, relu_16x14x14_dx, conv3x3_p1_16x14x14_to_16_fwd_pack, conv3x3_p1_16x14x14_to_16_nobias_fwd_direct, conv3x3_p1_16x14x14_to_16_nobias_fwd_direct_rows, conv3x3_p1_16x14x14_to_16_nobias_fwd_direct_cols, conv3x3_p1_16x14x14_to_16_dw_dypack, conv3x3_p1_16x14x14_to_16_dw_xpad, conv3x3_p1_16x14x14_to_16_dw_packed, conv3x3_p1_16x14x14_to_16_dx_pack, conv3x3_p1_16x14x14_to_16_dx_direct, conv3x3_p1_16x14x14_to_16_dx_direct_rows, conv3x3_p1_16x14x14_to_16_dx_direct_cols, add2_16x14x14_fwd, conv3x3_s2_p1_16x14x14_to_32_fwd_pack, conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct, conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct_rows, conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct_cols, conv3x3_s2_p1_16x14x14_to_32_dw_dypack, conv3x3_s2_p1_16x14x14_to_32_dw_xpad, conv3x3_s2_p1_16x14x14_to_32_dw_packed, conv3x3_s2_p1_16x14x14_to_32_dx_pack, conv3x3_s2_p1_16x14x14_to_32_dx_direct, conv3x3_s2_p1_16x14x14_to_32_dx_direct_rows, conv3x3_s2_p1_16x14x14_to_32_dx_direct_cols, bn2d_32x7x7_fwd_train, bn2d_32x7x7_dwb_train, bn2d_32x7x7_dx_train, bn2d_32x7x7_fwd_eval, bn2d_32x7x7_dwb_eval, bn2d_32x7x7_dx_eval, relu_32x7x7_fwd, relu_32x7x7_dx, conv3x3_p1_32x7x7_to_32_fwd_pack, conv3x3_p1_32x7x7_to_32_nobias_fwd_direct, conv3x3_p1_32x7x7_to_32_nobias_fwd_direct_rows, conv3x3_p1_32x7x7_to_32_nobias_fwd_direct_cols, conv3x3_p1_32x7x7_to_32_dw_dypack, conv3x3_p1_32x7x7_to_32_dw_xpad, conv3x3_p1_32x7x7_to_32_dw_packed, conv3x3_p1_32x7x7_to_32_dx_pack, conv3x3_p1_32x7x7_to_32_dx_direct, conv3x3_p1_32x7x7_to_32_dx_direct_rows, conv3x3_p1_32x7x7_to_32_dx_direct_cols, conv1x1_s2_16x14x14_to_32_fwd_pack, conv1x1_s2_16x14x14_to_32_nobias_fwd_direct, conv1x1_s2_16x14x14_to_32_nobias_fwd_direct_cols, conv1x1_s2_16x14x14_to_32_dw_dypack, conv1x1_s2_16x14x14_to_32_dw_packed, conv1x1_s2_16x14x14_to_32_dx_pack, conv1x1_s2_16x14x14_to_32_dx_direct, conv1x1_s2_16x14x14_to_32_dx_direct_cols, add2_32x7x7_fwd, global_avgpool_32x7x7_fwd, global_avgpool_32x7x7_dx, linear_32_to_10_fwd, linear_32_to_10_dw, linear_32_to_10_db, linear_32_to_10_dx, gradsum2_16x14x14, gradsum2_32x7x7, softmax_xent_32x10, sgd_38266, sgd_momentum_38266, adam_38266, adam_amsgrad_38266 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('resnet_small.createWasmModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
@@ -1223,7 +1223,8 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const d26 = heap.f32(50176);
   const d28 = heap.f32(1024);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
-  const scratchF32 = heap.f32(907776);
+  const scratchF32 = heap.f32(236032);
+  const scratchI32 = heap.i32(6272);
   const s_stem_bn_stats = heap.f32(32); // kept from forward to backward
   const s_b1_bn1_stats = heap.f32(32); // kept from forward to backward
   const s_b1_bn2_stats = heap.f32(32); // kept from forward to backward
@@ -1233,41 +1234,57 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const s_b3_bn1_stats = heap.f32(64); // kept from forward to backward
   const s_b3_bn2_stats = heap.f32(64); // kept from forward to backward
   const s_stem_wpack = scratchF32.subarray(0, 144);
+  const s_stem_dwDyPack = scratchF32.subarray(144, 100496);
+  const s_stem_dwPixels = scratchI32.subarray(0, 6272);
+  const s_stem_dwXPad = scratchF32.subarray(100496, 127408);
   const s_stem_bn_partial = scratchF32.subarray(0, 1024);
   const s_stem_bn_sums = scratchF32.subarray(1024, 1056);
   const s_b1_conv1_wpack = scratchF32.subarray(0, 2304);
-  const s_b1_conv1_cols = scratchF32.subarray(2304, 905472);
-  const s_b1_conv1_wpackT = scratchF32.subarray(905472, 907776);
+  const s_b1_conv1_dwDyPack = scratchF32.subarray(2304, 102656);
+  const s_b1_conv1_dwPixels = scratchI32.subarray(0, 6272);
+  const s_b1_conv1_dwXPad = scratchF32.subarray(102656, 233728);
+  const s_b1_conv1_wpackT = scratchF32.subarray(233728, 236032);
   const s_b1_bn1_partial = scratchF32.subarray(0, 1024);
   const s_b1_bn1_sums = scratchF32.subarray(1024, 1056);
   const s_b1_conv2_wpack = scratchF32.subarray(0, 2304);
-  const s_b1_conv2_cols = scratchF32.subarray(2304, 905472);
-  const s_b1_conv2_wpackT = scratchF32.subarray(905472, 907776);
+  const s_b1_conv2_dwDyPack = scratchF32.subarray(2304, 102656);
+  const s_b1_conv2_dwPixels = scratchI32.subarray(0, 6272);
+  const s_b1_conv2_dwXPad = scratchF32.subarray(102656, 233728);
+  const s_b1_conv2_wpackT = scratchF32.subarray(233728, 236032);
   const s_b1_bn2_partial = scratchF32.subarray(0, 1024);
   const s_b1_bn2_sums = scratchF32.subarray(1024, 1056);
   const s_b2_conv1_wpack = scratchF32.subarray(0, 4608);
-  const s_b2_conv1_cols = scratchF32.subarray(4608, 230400);
-  const s_b2_conv1_wpackT = scratchF32.subarray(230400, 235008);
+  const s_b2_conv1_dwDyPack = scratchF32.subarray(4608, 54784);
+  const s_b2_conv1_dwPixels = scratchI32.subarray(0, 1568);
+  const s_b2_conv1_dwXPad = scratchF32.subarray(54784, 169984);
+  const s_b2_conv1_wpackT = scratchF32.subarray(169984, 174592);
   const s_b2_bn1_partial = scratchF32.subarray(0, 2048);
   const s_b2_bn1_sums = scratchF32.subarray(2048, 2112);
   const s_b2_conv2_wpack = scratchF32.subarray(0, 9216);
-  const s_b2_conv2_dwCols = scratchF32.subarray(9216, 485888);
-  const s_b2_conv2_wpackT = scratchF32.subarray(485888, 495104);
+  const s_b2_conv2_dwDyPack = scratchF32.subarray(9216, 59392);
+  const s_b2_conv2_dwPixels = scratchI32.subarray(0, 1568);
+  const s_b2_conv2_dwXPad = scratchF32.subarray(59392, 142336);
+  const s_b2_conv2_wpackT = scratchF32.subarray(142336, 151552);
   const s_b2_bn2_partial = scratchF32.subarray(0, 2048);
   const s_b2_bn2_sums = scratchF32.subarray(2048, 2112);
   const s_b2_proj_wpack = scratchF32.subarray(0, 512);
-  const s_b2_proj_cols = scratchF32.subarray(512, 25600);
-  const s_b2_proj_wpackT = scratchF32.subarray(25600, 26112);
+  const s_b2_proj_dwDyPack = scratchF32.subarray(512, 50688);
+  const s_b2_proj_dwPixels = scratchI32.subarray(0, 1568);
+  const s_b2_proj_wpackT = scratchF32.subarray(50688, 51200);
   const s_b2_proj_bn_partial = scratchF32.subarray(0, 2048);
   const s_b2_proj_bn_sums = scratchF32.subarray(2048, 2112);
   const s_b3_conv1_wpack = scratchF32.subarray(0, 9216);
-  const s_b3_conv1_dwCols = scratchF32.subarray(9216, 485888);
-  const s_b3_conv1_wpackT = scratchF32.subarray(485888, 495104);
+  const s_b3_conv1_dwDyPack = scratchF32.subarray(9216, 59392);
+  const s_b3_conv1_dwPixels = scratchI32.subarray(0, 1568);
+  const s_b3_conv1_dwXPad = scratchF32.subarray(59392, 142336);
+  const s_b3_conv1_wpackT = scratchF32.subarray(142336, 151552);
   const s_b3_bn1_partial = scratchF32.subarray(0, 2048);
   const s_b3_bn1_sums = scratchF32.subarray(2048, 2112);
   const s_b3_conv2_wpack = scratchF32.subarray(0, 9216);
-  const s_b3_conv2_dwCols = scratchF32.subarray(9216, 485888);
-  const s_b3_conv2_wpackT = scratchF32.subarray(485888, 495104);
+  const s_b3_conv2_dwDyPack = scratchF32.subarray(9216, 59392);
+  const s_b3_conv2_dwPixels = scratchI32.subarray(0, 1568);
+  const s_b3_conv2_dwXPad = scratchF32.subarray(59392, 142336);
+  const s_b3_conv2_wpackT = scratchF32.subarray(142336, 151552);
   const s_b3_bn2_partial = scratchF32.subarray(0, 2048);
   const s_b3_bn2_sums = scratchF32.subarray(2048, 2112);
   const dlogits = heap.f32(320);
@@ -1424,8 +1441,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_32x7x7_dx_eval(d25, w_b3_bn2, run_b3_bn2, d23);
     }
     // b3_conv2: conv2d [32x32x7x7] -> [32x32x7x7]
-    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a22, s_b3_conv2_dwCols);
-    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b3_conv2_dwCols, d23, gw_b3_conv2);
+    conv3x3_p1_32x7x7_to_32_dw_dypack(d23, s_b3_conv2_dwDyPack, s_b3_conv2_dwPixels);
+    conv3x3_p1_32x7x7_to_32_dw_xpad(a22, s_b3_conv2_dwXPad);
+    conv3x3_p1_32x7x7_to_32_dw_packed(s_b3_conv2_dwXPad, s_b3_conv2_dwDyPack, s_b3_conv2_dwPixels, gw_b3_conv2);
     conv3x3_p1_32x7x7_to_32_dx_pack(w_b3_conv2, s_b3_conv2_wpackT);
     conv3x3_p1_32x7x7_to_32_dx_direct(d23, s_b3_conv2_wpackT, d22);
     conv3x3_p1_32x7x7_to_32_dx_direct_rows(d23, s_b3_conv2_wpackT, d22);
@@ -1441,8 +1459,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_32x7x7_dx_eval(d21, w_b3_bn1, run_b3_bn1, d20);
     }
     // b3_conv1: conv2d [32x32x7x7] -> [32x32x7x7]
-    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a19, s_b3_conv1_dwCols);
-    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b3_conv1_dwCols, d20, gw_b3_conv1);
+    conv3x3_p1_32x7x7_to_32_dw_dypack(d20, s_b3_conv1_dwDyPack, s_b3_conv1_dwPixels);
+    conv3x3_p1_32x7x7_to_32_dw_xpad(a19, s_b3_conv1_dwXPad);
+    conv3x3_p1_32x7x7_to_32_dw_packed(s_b3_conv1_dwXPad, s_b3_conv1_dwDyPack, s_b3_conv1_dwPixels, gw_b3_conv1);
     conv3x3_p1_32x7x7_to_32_dx_pack(w_b3_conv1, s_b3_conv1_wpackT);
     conv3x3_p1_32x7x7_to_32_dx_direct(d20, s_b3_conv1_wpackT, d19_b3_conv1);
     conv3x3_p1_32x7x7_to_32_dx_direct_rows(d20, s_b3_conv1_wpackT, d19_b3_conv1);
@@ -1461,8 +1480,8 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_32x7x7_dx_eval(d18, w_b2_proj_bn, run_b2_proj_bn, d16);
     }
     // b2_proj: conv2d [32x16x14x14] -> [32x32x7x7]
-    conv1x1_s2_16x14x14_to_32_dw_im2row_cols(a10, s_b2_proj_cols);
-    conv1x1_s2_16x14x14_to_32_dw_im2row_gemm(s_b2_proj_cols, d16, gw_b2_proj);
+    conv1x1_s2_16x14x14_to_32_dw_dypack(d16, s_b2_proj_dwDyPack, s_b2_proj_dwPixels);
+    conv1x1_s2_16x14x14_to_32_dw_packed(a10, s_b2_proj_dwDyPack, s_b2_proj_dwPixels, gw_b2_proj);
     conv1x1_s2_16x14x14_to_32_dx_pack(w_b2_proj, s_b2_proj_wpackT);
     conv1x1_s2_16x14x14_to_32_dx_direct(d16, s_b2_proj_wpackT, d10_b2_proj);
     conv1x1_s2_16x14x14_to_32_dx_direct_cols(d16, s_b2_proj_wpackT, d10_b2_proj);
@@ -1475,8 +1494,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_32x7x7_dx_eval(d18, w_b2_bn2, run_b2_bn2, d14);
     }
     // b2_conv2: conv2d [32x32x7x7] -> [32x32x7x7]
-    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a13, s_b2_conv2_dwCols);
-    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b2_conv2_dwCols, d14, gw_b2_conv2);
+    conv3x3_p1_32x7x7_to_32_dw_dypack(d14, s_b2_conv2_dwDyPack, s_b2_conv2_dwPixels);
+    conv3x3_p1_32x7x7_to_32_dw_xpad(a13, s_b2_conv2_dwXPad);
+    conv3x3_p1_32x7x7_to_32_dw_packed(s_b2_conv2_dwXPad, s_b2_conv2_dwDyPack, s_b2_conv2_dwPixels, gw_b2_conv2);
     conv3x3_p1_32x7x7_to_32_dx_pack(w_b2_conv2, s_b2_conv2_wpackT);
     conv3x3_p1_32x7x7_to_32_dx_direct(d14, s_b2_conv2_wpackT, d13);
     conv3x3_p1_32x7x7_to_32_dx_direct_rows(d14, s_b2_conv2_wpackT, d13);
@@ -1492,8 +1512,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_32x7x7_dx_eval(d12, w_b2_bn1, run_b2_bn1, d11);
     }
     // b2_conv1: conv2d [32x16x14x14] -> [32x32x7x7]
-    conv3x3_s2_p1_16x14x14_to_32_dw_im2row_cols(a10, s_b2_conv1_cols);
-    conv3x3_s2_p1_16x14x14_to_32_dw_im2row_gemm(s_b2_conv1_cols, d11, gw_b2_conv1);
+    conv3x3_s2_p1_16x14x14_to_32_dw_dypack(d11, s_b2_conv1_dwDyPack, s_b2_conv1_dwPixels);
+    conv3x3_s2_p1_16x14x14_to_32_dw_xpad(a10, s_b2_conv1_dwXPad);
+    conv3x3_s2_p1_16x14x14_to_32_dw_packed(s_b2_conv1_dwXPad, s_b2_conv1_dwDyPack, s_b2_conv1_dwPixels, gw_b2_conv1);
     conv3x3_s2_p1_16x14x14_to_32_dx_pack(w_b2_conv1, s_b2_conv1_wpackT);
     conv3x3_s2_p1_16x14x14_to_32_dx_direct(d11, s_b2_conv1_wpackT, d10_b2_conv1);
     conv3x3_s2_p1_16x14x14_to_32_dx_direct_rows(d11, s_b2_conv1_wpackT, d10_b2_conv1);
@@ -1512,8 +1533,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_16x14x14_dx_eval(d9, w_b1_bn2, run_b1_bn2, d7);
     }
     // b1_conv2: conv2d [32x16x14x14] -> [32x16x14x14]
-    conv3x3_p1_16x14x14_to_16_dw_im2row_cols(a6, s_b1_conv2_cols);
-    conv3x3_p1_16x14x14_to_16_dw_im2row_gemm(s_b1_conv2_cols, d7, gw_b1_conv2);
+    conv3x3_p1_16x14x14_to_16_dw_dypack(d7, s_b1_conv2_dwDyPack, s_b1_conv2_dwPixels);
+    conv3x3_p1_16x14x14_to_16_dw_xpad(a6, s_b1_conv2_dwXPad);
+    conv3x3_p1_16x14x14_to_16_dw_packed(s_b1_conv2_dwXPad, s_b1_conv2_dwDyPack, s_b1_conv2_dwPixels, gw_b1_conv2);
     conv3x3_p1_16x14x14_to_16_dx_pack(w_b1_conv2, s_b1_conv2_wpackT);
     conv3x3_p1_16x14x14_to_16_dx_direct(d7, s_b1_conv2_wpackT, d6);
     conv3x3_p1_16x14x14_to_16_dx_direct_rows(d7, s_b1_conv2_wpackT, d6);
@@ -1529,8 +1551,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_16x14x14_dx_eval(d5, w_b1_bn1, run_b1_bn1, d4);
     }
     // b1_conv1: conv2d [32x16x14x14] -> [32x16x14x14]
-    conv3x3_p1_16x14x14_to_16_dw_im2row_cols(a3, s_b1_conv1_cols);
-    conv3x3_p1_16x14x14_to_16_dw_im2row_gemm(s_b1_conv1_cols, d4, gw_b1_conv1);
+    conv3x3_p1_16x14x14_to_16_dw_dypack(d4, s_b1_conv1_dwDyPack, s_b1_conv1_dwPixels);
+    conv3x3_p1_16x14x14_to_16_dw_xpad(a3, s_b1_conv1_dwXPad);
+    conv3x3_p1_16x14x14_to_16_dw_packed(s_b1_conv1_dwXPad, s_b1_conv1_dwDyPack, s_b1_conv1_dwPixels, gw_b1_conv1);
     conv3x3_p1_16x14x14_to_16_dx_pack(w_b1_conv1, s_b1_conv1_wpackT);
     conv3x3_p1_16x14x14_to_16_dx_direct(d4, s_b1_conv1_wpackT, d3_b1_conv1);
     conv3x3_p1_16x14x14_to_16_dx_direct_rows(d4, s_b1_conv1_wpackT, d3_b1_conv1);
@@ -1548,7 +1571,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_16x14x14_dx_eval(d2, w_stem_bn, run_stem_bn, d1);
     }
     // stem: conv2d [32x1x28x28] -> [32x16x14x14]
-    conv3x3_s2_p1_1x28x28_to_16_dw_direct(a0, d1, gw_stem);
+    conv3x3_s2_p1_1x28x28_to_16_dw_dypack(d1, s_stem_dwDyPack, s_stem_dwPixels);
+    conv3x3_s2_p1_1x28x28_to_16_dw_xpad(a0, s_stem_dwXPad);
+    conv3x3_s2_p1_1x28x28_to_16_dw_packed(s_stem_dwXPad, s_stem_dwDyPack, s_stem_dwPixels, gw_stem);
     conv3x3_s2_p1_1x28x28_to_16_dx_direct(d1, w_stem, d0);
     conv3x3_s2_p1_1x28x28_to_16_dx_direct_rows(d1, w_stem, d0);
     conv3x3_s2_p1_1x28x28_to_16_dx_direct_cols(d1, w_stem, d0);
@@ -1576,8 +1601,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_32x7x7_dx_eval(d25, w_b3_bn2, run_b3_bn2, d23);
     }
     // b3_conv2: conv2d [32x32x7x7] -> [32x32x7x7]
-    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a22, s_b3_conv2_dwCols);
-    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b3_conv2_dwCols, d23, gw_b3_conv2);
+    conv3x3_p1_32x7x7_to_32_dw_dypack(d23, s_b3_conv2_dwDyPack, s_b3_conv2_dwPixels);
+    conv3x3_p1_32x7x7_to_32_dw_xpad(a22, s_b3_conv2_dwXPad);
+    conv3x3_p1_32x7x7_to_32_dw_packed(s_b3_conv2_dwXPad, s_b3_conv2_dwDyPack, s_b3_conv2_dwPixels, gw_b3_conv2);
     conv3x3_p1_32x7x7_to_32_dx_pack(w_b3_conv2, s_b3_conv2_wpackT);
     conv3x3_p1_32x7x7_to_32_dx_direct(d23, s_b3_conv2_wpackT, d22);
     conv3x3_p1_32x7x7_to_32_dx_direct_rows(d23, s_b3_conv2_wpackT, d22);
@@ -1593,8 +1619,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_32x7x7_dx_eval(d21, w_b3_bn1, run_b3_bn1, d20);
     }
     // b3_conv1: conv2d [32x32x7x7] -> [32x32x7x7]
-    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a19, s_b3_conv1_dwCols);
-    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b3_conv1_dwCols, d20, gw_b3_conv1);
+    conv3x3_p1_32x7x7_to_32_dw_dypack(d20, s_b3_conv1_dwDyPack, s_b3_conv1_dwPixels);
+    conv3x3_p1_32x7x7_to_32_dw_xpad(a19, s_b3_conv1_dwXPad);
+    conv3x3_p1_32x7x7_to_32_dw_packed(s_b3_conv1_dwXPad, s_b3_conv1_dwDyPack, s_b3_conv1_dwPixels, gw_b3_conv1);
     conv3x3_p1_32x7x7_to_32_dx_pack(w_b3_conv1, s_b3_conv1_wpackT);
     conv3x3_p1_32x7x7_to_32_dx_direct(d20, s_b3_conv1_wpackT, d19_b3_conv1);
     conv3x3_p1_32x7x7_to_32_dx_direct_rows(d20, s_b3_conv1_wpackT, d19_b3_conv1);
@@ -1613,8 +1640,8 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_32x7x7_dx_eval(d18, w_b2_proj_bn, run_b2_proj_bn, d16);
     }
     // b2_proj: conv2d [32x16x14x14] -> [32x32x7x7]
-    conv1x1_s2_16x14x14_to_32_dw_im2row_cols(a10, s_b2_proj_cols);
-    conv1x1_s2_16x14x14_to_32_dw_im2row_gemm(s_b2_proj_cols, d16, gw_b2_proj);
+    conv1x1_s2_16x14x14_to_32_dw_dypack(d16, s_b2_proj_dwDyPack, s_b2_proj_dwPixels);
+    conv1x1_s2_16x14x14_to_32_dw_packed(a10, s_b2_proj_dwDyPack, s_b2_proj_dwPixels, gw_b2_proj);
     conv1x1_s2_16x14x14_to_32_dx_pack(w_b2_proj, s_b2_proj_wpackT);
     conv1x1_s2_16x14x14_to_32_dx_direct(d16, s_b2_proj_wpackT, d10_b2_proj);
     conv1x1_s2_16x14x14_to_32_dx_direct_cols(d16, s_b2_proj_wpackT, d10_b2_proj);
@@ -1627,8 +1654,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_32x7x7_dx_eval(d18, w_b2_bn2, run_b2_bn2, d14);
     }
     // b2_conv2: conv2d [32x32x7x7] -> [32x32x7x7]
-    conv3x3_p1_32x7x7_to_32_dw_im2row_cols(a13, s_b2_conv2_dwCols);
-    conv3x3_p1_32x7x7_to_32_dw_im2row_gemm(s_b2_conv2_dwCols, d14, gw_b2_conv2);
+    conv3x3_p1_32x7x7_to_32_dw_dypack(d14, s_b2_conv2_dwDyPack, s_b2_conv2_dwPixels);
+    conv3x3_p1_32x7x7_to_32_dw_xpad(a13, s_b2_conv2_dwXPad);
+    conv3x3_p1_32x7x7_to_32_dw_packed(s_b2_conv2_dwXPad, s_b2_conv2_dwDyPack, s_b2_conv2_dwPixels, gw_b2_conv2);
     conv3x3_p1_32x7x7_to_32_dx_pack(w_b2_conv2, s_b2_conv2_wpackT);
     conv3x3_p1_32x7x7_to_32_dx_direct(d14, s_b2_conv2_wpackT, d13);
     conv3x3_p1_32x7x7_to_32_dx_direct_rows(d14, s_b2_conv2_wpackT, d13);
@@ -1644,8 +1672,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_32x7x7_dx_eval(d12, w_b2_bn1, run_b2_bn1, d11);
     }
     // b2_conv1: conv2d [32x16x14x14] -> [32x32x7x7]
-    conv3x3_s2_p1_16x14x14_to_32_dw_im2row_cols(a10, s_b2_conv1_cols);
-    conv3x3_s2_p1_16x14x14_to_32_dw_im2row_gemm(s_b2_conv1_cols, d11, gw_b2_conv1);
+    conv3x3_s2_p1_16x14x14_to_32_dw_dypack(d11, s_b2_conv1_dwDyPack, s_b2_conv1_dwPixels);
+    conv3x3_s2_p1_16x14x14_to_32_dw_xpad(a10, s_b2_conv1_dwXPad);
+    conv3x3_s2_p1_16x14x14_to_32_dw_packed(s_b2_conv1_dwXPad, s_b2_conv1_dwDyPack, s_b2_conv1_dwPixels, gw_b2_conv1);
     conv3x3_s2_p1_16x14x14_to_32_dx_pack(w_b2_conv1, s_b2_conv1_wpackT);
     conv3x3_s2_p1_16x14x14_to_32_dx_direct(d11, s_b2_conv1_wpackT, d10_b2_conv1);
     conv3x3_s2_p1_16x14x14_to_32_dx_direct_rows(d11, s_b2_conv1_wpackT, d10_b2_conv1);
@@ -1664,8 +1693,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_16x14x14_dx_eval(d9, w_b1_bn2, run_b1_bn2, d7);
     }
     // b1_conv2: conv2d [32x16x14x14] -> [32x16x14x14]
-    conv3x3_p1_16x14x14_to_16_dw_im2row_cols(a6, s_b1_conv2_cols);
-    conv3x3_p1_16x14x14_to_16_dw_im2row_gemm(s_b1_conv2_cols, d7, gw_b1_conv2);
+    conv3x3_p1_16x14x14_to_16_dw_dypack(d7, s_b1_conv2_dwDyPack, s_b1_conv2_dwPixels);
+    conv3x3_p1_16x14x14_to_16_dw_xpad(a6, s_b1_conv2_dwXPad);
+    conv3x3_p1_16x14x14_to_16_dw_packed(s_b1_conv2_dwXPad, s_b1_conv2_dwDyPack, s_b1_conv2_dwPixels, gw_b1_conv2);
     conv3x3_p1_16x14x14_to_16_dx_pack(w_b1_conv2, s_b1_conv2_wpackT);
     conv3x3_p1_16x14x14_to_16_dx_direct(d7, s_b1_conv2_wpackT, d6);
     conv3x3_p1_16x14x14_to_16_dx_direct_rows(d7, s_b1_conv2_wpackT, d6);
@@ -1681,8 +1711,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_16x14x14_dx_eval(d5, w_b1_bn1, run_b1_bn1, d4);
     }
     // b1_conv1: conv2d [32x16x14x14] -> [32x16x14x14]
-    conv3x3_p1_16x14x14_to_16_dw_im2row_cols(a3, s_b1_conv1_cols);
-    conv3x3_p1_16x14x14_to_16_dw_im2row_gemm(s_b1_conv1_cols, d4, gw_b1_conv1);
+    conv3x3_p1_16x14x14_to_16_dw_dypack(d4, s_b1_conv1_dwDyPack, s_b1_conv1_dwPixels);
+    conv3x3_p1_16x14x14_to_16_dw_xpad(a3, s_b1_conv1_dwXPad);
+    conv3x3_p1_16x14x14_to_16_dw_packed(s_b1_conv1_dwXPad, s_b1_conv1_dwDyPack, s_b1_conv1_dwPixels, gw_b1_conv1);
     conv3x3_p1_16x14x14_to_16_dx_pack(w_b1_conv1, s_b1_conv1_wpackT);
     conv3x3_p1_16x14x14_to_16_dx_direct(d4, s_b1_conv1_wpackT, d3_b1_conv1);
     conv3x3_p1_16x14x14_to_16_dx_direct_rows(d4, s_b1_conv1_wpackT, d3_b1_conv1);
@@ -1700,7 +1731,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
       bn2d_16x14x14_dx_eval(d2, w_stem_bn, run_stem_bn, d1);
     }
     // stem: conv2d [32x1x28x28] -> [32x16x14x14] (no dx: nothing before it learns)
-    conv3x3_s2_p1_1x28x28_to_16_dw_direct(a0, d1, gw_stem);
+    conv3x3_s2_p1_1x28x28_to_16_dw_dypack(d1, s_stem_dwDyPack, s_stem_dwPixels);
+    conv3x3_s2_p1_1x28x28_to_16_dw_xpad(a0, s_stem_dwXPad);
+    conv3x3_s2_p1_1x28x28_to_16_dw_packed(s_stem_dwXPad, s_stem_dwDyPack, s_stem_dwPixels, gw_stem);
   }
 
   function backward(dOut: Float32Array): Float32Array {

@@ -462,9 +462,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   // worker threads only where some kernel is cut into chunks (a model of small kernels runs them all whole on the calling thread)
   const workers = threads > 1 && SPLIT_KERNELS.length > 0;
   // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads, if any)
-  const heap = createHeap(2934432, 192, workers);
+  const heap = createHeap(3077856, 192, workers);
   const pool = workers ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
-  const { conv1d_k80_s16_1x16000_to_8_fwd_pack, conv1d_k80_s16_1x16000_to_8_fwd_direct, conv1d_k80_s16_1x16000_to_8_dw_direct, conv1d_k80_s16_1x16000_to_8_db, conv1d_k80_s16_1x16000_to_8_dx_im2row_gemm, conv1d_k80_s16_1x16000_to_8_dx_im2row_col2im, relu_8x996_fwd, relu_8x996_dx, maxpool1d_k4_s4_8x996_fwd, maxpool1d_k4_s4_8x996_dx, conv1d_k3_p1_8x249_to_16_fwd_pack, conv1d_k3_p1_8x249_to_16_fwd_direct, conv1d_k3_p1_8x249_to_16_fwd_direct_cols, conv1d_k3_p1_8x249_to_16_dw_im2row_cols, conv1d_k3_p1_8x249_to_16_dw_im2row_gemm, conv1d_k3_p1_8x249_to_16_db, conv1d_k3_p1_8x249_to_16_dx_pack, conv1d_k3_p1_8x249_to_16_dx_direct, conv1d_k3_p1_8x249_to_16_dx_direct_cols, relu_16x249_fwd, relu_16x249_dx, maxpool1d_k4_s4_16x249_fwd, maxpool1d_k4_s4_16x249_dx, conv1d_k3_p2_d2_16x62_to_32_fwd_pack, conv1d_k3_p2_d2_16x62_to_32_fwd_direct, conv1d_k3_p2_d2_16x62_to_32_fwd_direct_cols, conv1d_k3_p2_d2_16x62_to_32_dw_im2row_cols, conv1d_k3_p2_d2_16x62_to_32_dw_im2row_gemm, conv1d_k3_p2_d2_16x62_to_32_db, conv1d_k3_p2_d2_16x62_to_32_dx_pack, conv1d_k3_p2_d2_16x62_to_32_dx_direct, conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols, relu_32x62_fwd, relu_32x62_dx, global_avgpool_32x62_fwd, global_avgpool_32x62_dx, linear_32_to_12_fwd, linear_32_to_12_dw, linear_32_to_12_db, linear_32_to_12_dx, softmax_xent_4x12, sgd_3012, sgd_momentum_3012, adam_3012, adam_amsgrad_3012 } = wasmKernels(heap, pool);
+  const { conv1d_k80_s16_1x16000_to_8_fwd_pack, conv1d_k80_s16_1x16000_to_8_fwd_direct, conv1d_k80_s16_1x16000_to_8_dw_dypack, conv1d_k80_s16_1x16000_to_8_dw_packed, conv1d_k80_s16_1x16000_to_8_db, conv1d_k80_s16_1x16000_to_8_dx_im2row_gemm, conv1d_k80_s16_1x16000_to_8_dx_im2row_col2im, relu_8x996_fwd, relu_8x996_dx, maxpool1d_k4_s4_8x996_fwd, maxpool1d_k4_s4_8x996_dx, conv1d_k3_p1_8x249_to_16_fwd_pack, conv1d_k3_p1_8x249_to_16_fwd_direct, conv1d_k3_p1_8x249_to_16_fwd_direct_cols, conv1d_k3_p1_8x249_to_16_dw_dypack, conv1d_k3_p1_8x249_to_16_dw_xpad, conv1d_k3_p1_8x249_to_16_dw_packed, conv1d_k3_p1_8x249_to_16_db, conv1d_k3_p1_8x249_to_16_dx_pack, conv1d_k3_p1_8x249_to_16_dx_direct, conv1d_k3_p1_8x249_to_16_dx_direct_cols, relu_16x249_fwd, relu_16x249_dx, maxpool1d_k4_s4_16x249_fwd, maxpool1d_k4_s4_16x249_dx, conv1d_k3_p2_d2_16x62_to_32_fwd_pack, conv1d_k3_p2_d2_16x62_to_32_fwd_direct, conv1d_k3_p2_d2_16x62_to_32_fwd_direct_cols, conv1d_k3_p2_d2_16x62_to_32_dw_dypack, conv1d_k3_p2_d2_16x62_to_32_dw_xpad, conv1d_k3_p2_d2_16x62_to_32_dw_packed, conv1d_k3_p2_d2_16x62_to_32_db, conv1d_k3_p2_d2_16x62_to_32_dx_pack, conv1d_k3_p2_d2_16x62_to_32_dx_direct, conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols, relu_32x62_fwd, relu_32x62_dx, global_avgpool_32x62_fwd, global_avgpool_32x62_dx, linear_32_to_12_fwd, linear_32_to_12_dw, linear_32_to_12_db, linear_32_to_12_dx, softmax_xent_4x12, sgd_3012, sgd_momentum_3012, adam_3012, adam_amsgrad_3012 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('signal1d.createWasmModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
@@ -540,17 +540,24 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const d8 = heap.f32(7936);
   const d10 = heap.f32(128);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
-  const scratchF32 = heap.f32(319360);
+  const scratchF32 = heap.f32(351232);
+  const scratchI32 = heap.i32(3984);
   const s_pool1_argmax = heap.i32(7968); // kept from forward to backward
   const s_pool2_argmax = heap.i32(3968); // kept from forward to backward
   const s_front_wpack = scratchF32.subarray(0, 640);
-  const s_front_cols = scratchF32.subarray(640, 319360);
+  const s_front_dwDyPack = scratchF32.subarray(640, 32512);
+  const s_front_dwPixels = scratchI32.subarray(0, 3984);
+  const s_front_cols = scratchF32.subarray(32512, 351232);
   const s_mid_wpack = scratchF32.subarray(0, 384);
-  const s_mid_cols = scratchF32.subarray(384, 24288);
-  const s_mid_wpackT = scratchF32.subarray(24288, 24672);
+  const s_mid_dwDyPack = scratchF32.subarray(384, 16320);
+  const s_mid_dwPixels = scratchI32.subarray(0, 996);
+  const s_mid_dwXPad = scratchF32.subarray(16320, 24352);
+  const s_mid_wpackT = scratchF32.subarray(24352, 24736);
   const s_deep_wpack = scratchF32.subarray(0, 1536);
-  const s_deep_cols = scratchF32.subarray(1536, 13440);
-  const s_deep_wpackT = scratchF32.subarray(13440, 14976);
+  const s_deep_dwDyPack = scratchF32.subarray(1536, 9472);
+  const s_deep_dwPixels = scratchI32.subarray(0, 248);
+  const s_deep_dwXPad = scratchF32.subarray(9472, 13696);
+  const s_deep_wpackT = scratchF32.subarray(13696, 15232);
   const dlogits = heap.f32(48);
   const lossOut = heap.f32(1);
   let lastLossFinite = true;
@@ -598,8 +605,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu7: relu [4x32x62] -> [4x32x62]
     relu_32x62_dx(a8, d8, d7);
     // deep: conv1d [4x16x62] -> [4x32x62]
-    conv1d_k3_p2_d2_16x62_to_32_dw_im2row_cols(a6, s_deep_cols);
-    conv1d_k3_p2_d2_16x62_to_32_dw_im2row_gemm(s_deep_cols, d7, gw_deep);
+    conv1d_k3_p2_d2_16x62_to_32_dw_dypack(d7, s_deep_dwDyPack, s_deep_dwPixels);
+    conv1d_k3_p2_d2_16x62_to_32_dw_xpad(a6, s_deep_dwXPad);
+    conv1d_k3_p2_d2_16x62_to_32_dw_packed(s_deep_dwXPad, s_deep_dwDyPack, s_deep_dwPixels, gw_deep);
     conv1d_k3_p2_d2_16x62_to_32_db(d7, gb_deep);
     conv1d_k3_p2_d2_16x62_to_32_dx_pack(w_deep, s_deep_wpackT);
     conv1d_k3_p2_d2_16x62_to_32_dx_direct(d7, s_deep_wpackT, d6);
@@ -609,8 +617,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu4: relu [4x16x249] -> [4x16x249]
     relu_16x249_dx(a5, d5, d4);
     // mid: conv1d [4x8x249] -> [4x16x249]
-    conv1d_k3_p1_8x249_to_16_dw_im2row_cols(a3, s_mid_cols);
-    conv1d_k3_p1_8x249_to_16_dw_im2row_gemm(s_mid_cols, d4, gw_mid);
+    conv1d_k3_p1_8x249_to_16_dw_dypack(d4, s_mid_dwDyPack, s_mid_dwPixels);
+    conv1d_k3_p1_8x249_to_16_dw_xpad(a3, s_mid_dwXPad);
+    conv1d_k3_p1_8x249_to_16_dw_packed(s_mid_dwXPad, s_mid_dwDyPack, s_mid_dwPixels, gw_mid);
     conv1d_k3_p1_8x249_to_16_db(d4, gb_mid);
     conv1d_k3_p1_8x249_to_16_dx_pack(w_mid, s_mid_wpackT);
     conv1d_k3_p1_8x249_to_16_dx_direct(d4, s_mid_wpackT, d3);
@@ -620,7 +629,8 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu1: relu [4x8x996] -> [4x8x996]
     relu_8x996_dx(a2, d2, d1);
     // front: conv1d [4x1x16000] -> [4x8x996]
-    conv1d_k80_s16_1x16000_to_8_dw_direct(a0, d1, gw_front);
+    conv1d_k80_s16_1x16000_to_8_dw_dypack(d1, s_front_dwDyPack, s_front_dwPixels);
+    conv1d_k80_s16_1x16000_to_8_dw_packed(a0, s_front_dwDyPack, s_front_dwPixels, gw_front);
     conv1d_k80_s16_1x16000_to_8_db(d1, gb_front);
     conv1d_k80_s16_1x16000_to_8_dx_im2row_gemm(d1, w_front, s_front_cols);
     conv1d_k80_s16_1x16000_to_8_dx_im2row_col2im(s_front_cols, d0);
@@ -639,8 +649,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu7: relu [4x32x62] -> [4x32x62]
     relu_32x62_dx(a8, d8, d7);
     // deep: conv1d [4x16x62] -> [4x32x62]
-    conv1d_k3_p2_d2_16x62_to_32_dw_im2row_cols(a6, s_deep_cols);
-    conv1d_k3_p2_d2_16x62_to_32_dw_im2row_gemm(s_deep_cols, d7, gw_deep);
+    conv1d_k3_p2_d2_16x62_to_32_dw_dypack(d7, s_deep_dwDyPack, s_deep_dwPixels);
+    conv1d_k3_p2_d2_16x62_to_32_dw_xpad(a6, s_deep_dwXPad);
+    conv1d_k3_p2_d2_16x62_to_32_dw_packed(s_deep_dwXPad, s_deep_dwDyPack, s_deep_dwPixels, gw_deep);
     conv1d_k3_p2_d2_16x62_to_32_db(d7, gb_deep);
     conv1d_k3_p2_d2_16x62_to_32_dx_pack(w_deep, s_deep_wpackT);
     conv1d_k3_p2_d2_16x62_to_32_dx_direct(d7, s_deep_wpackT, d6);
@@ -650,8 +661,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu4: relu [4x16x249] -> [4x16x249]
     relu_16x249_dx(a5, d5, d4);
     // mid: conv1d [4x8x249] -> [4x16x249]
-    conv1d_k3_p1_8x249_to_16_dw_im2row_cols(a3, s_mid_cols);
-    conv1d_k3_p1_8x249_to_16_dw_im2row_gemm(s_mid_cols, d4, gw_mid);
+    conv1d_k3_p1_8x249_to_16_dw_dypack(d4, s_mid_dwDyPack, s_mid_dwPixels);
+    conv1d_k3_p1_8x249_to_16_dw_xpad(a3, s_mid_dwXPad);
+    conv1d_k3_p1_8x249_to_16_dw_packed(s_mid_dwXPad, s_mid_dwDyPack, s_mid_dwPixels, gw_mid);
     conv1d_k3_p1_8x249_to_16_db(d4, gb_mid);
     conv1d_k3_p1_8x249_to_16_dx_pack(w_mid, s_mid_wpackT);
     conv1d_k3_p1_8x249_to_16_dx_direct(d4, s_mid_wpackT, d3);
@@ -661,7 +673,8 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu1: relu [4x8x996] -> [4x8x996]
     relu_8x996_dx(a2, d2, d1);
     // front: conv1d [4x1x16000] -> [4x8x996] (no dx: nothing before it learns)
-    conv1d_k80_s16_1x16000_to_8_dw_direct(a0, d1, gw_front);
+    conv1d_k80_s16_1x16000_to_8_dw_dypack(d1, s_front_dwDyPack, s_front_dwPixels);
+    conv1d_k80_s16_1x16000_to_8_dw_packed(a0, s_front_dwDyPack, s_front_dwPixels, gw_front);
     conv1d_k80_s16_1x16000_to_8_db(d1, gb_front);
   }
 

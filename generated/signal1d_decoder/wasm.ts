@@ -491,9 +491,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   // worker threads only where some kernel is cut into chunks (a model of small kernels runs them all whole on the calling thread)
   const workers = threads > 1 && SPLIT_KERNELS.length > 0;
   // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads, if any)
-  const heap = createHeap(158784, 2048, workers);
+  const heap = createHeap(155968, 2048, workers);
   const pool = workers ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
-  const { conv1d_k5_p2_2x64_to_8_fwd_pack, conv1d_k5_p2_2x64_to_8_fwd_direct, conv1d_k5_p2_2x64_to_8_fwd_direct_cols, conv1d_k5_p2_2x64_to_8_dw_direct, conv1d_k5_p2_2x64_to_8_db, conv1d_k5_p2_2x64_to_8_dx_direct, conv1d_k5_p2_2x64_to_8_dx_direct_cols, gelu_8x64_fwd, gelu_8x64_dx, avgpool1d_k2_s2_8x64_fwd, avgpool1d_k2_s2_8x64_dx, conv1d_k3_s2_p1_8x32_to_16_fwd_pack, conv1d_k3_s2_p1_8x32_to_16_fwd_direct, conv1d_k3_s2_p1_8x32_to_16_fwd_direct_cols, conv1d_k3_s2_p1_8x32_to_16_dw_im2row_cols, conv1d_k3_s2_p1_8x32_to_16_dw_im2row_gemm, conv1d_k3_s2_p1_8x32_to_16_db, conv1d_k3_s2_p1_8x32_to_16_dx_pack, conv1d_k3_s2_p1_8x32_to_16_dx_direct, conv1d_k3_s2_p1_8x32_to_16_dx_direct_cols, silu_16x16_fwd, silu_16x16_dx, convt1d_k4_s2_p1_16x16_to_8_fwd_pack, convt1d_k4_s2_p1_16x16_to_8_fwd_direct, convt1d_k4_s2_p1_16x16_to_8_fwd_direct_cols, convt1d_k4_s2_p1_16x16_to_8_dw_im2row_cols, convt1d_k4_s2_p1_16x16_to_8_dw_im2row_gemm, convt1d_k4_s2_p1_16x16_to_8_db, convt1d_k4_s2_p1_16x16_to_8_dx_pack, convt1d_k4_s2_p1_16x16_to_8_dx_direct, convt1d_k4_s2_p1_16x16_to_8_dx_direct_cols, leaky_relu_s0p2_8x32_fwd, leaky_relu_s0p2_8x32_dx, convt1d_k4_s2_p1_8x32_to_4_fwd_pack, convt1d_k4_s2_p1_8x32_to_4_fwd_direct, convt1d_k4_s2_p1_8x32_to_4_fwd_direct_cols, convt1d_k4_s2_p1_8x32_to_4_dw_im2row_cols, convt1d_k4_s2_p1_8x32_to_4_dw_im2row_gemm, convt1d_k4_s2_p1_8x32_to_4_db, convt1d_k4_s2_p1_8x32_to_4_dx_pack, convt1d_k4_s2_p1_8x32_to_4_dx_direct, convt1d_k4_s2_p1_8x32_to_4_dx_direct_cols, elu_a1_4x64_fwd, elu_a1_4x64_dx, conv1d_k3_p1_4x64_to_2_fwd_direct, conv1d_k3_p1_4x64_to_2_fwd_direct_cols, conv1d_k3_p1_4x64_to_2_dw_im2row_cols, conv1d_k3_p1_4x64_to_2_dw_im2row_gemm, conv1d_k3_p1_4x64_to_2_db, conv1d_k3_p1_4x64_to_2_dx_pack, conv1d_k3_p1_4x64_to_2_dx_direct, conv1d_k3_p1_4x64_to_2_dx_direct_cols, tanh_2x64_fwd, tanh_2x64_dx, sgd_1166, sgd_momentum_1166, adam_1166, adam_amsgrad_1166 } = wasmKernels(heap, pool);
+  const { conv1d_k5_p2_2x64_to_8_fwd_pack, conv1d_k5_p2_2x64_to_8_fwd_direct, conv1d_k5_p2_2x64_to_8_fwd_direct_cols, conv1d_k5_p2_2x64_to_8_dw_dypack, conv1d_k5_p2_2x64_to_8_dw_xpad, conv1d_k5_p2_2x64_to_8_dw_packed, conv1d_k5_p2_2x64_to_8_db, conv1d_k5_p2_2x64_to_8_dx_direct, conv1d_k5_p2_2x64_to_8_dx_direct_cols, gelu_8x64_fwd, gelu_8x64_dx, avgpool1d_k2_s2_8x64_fwd, avgpool1d_k2_s2_8x64_dx, conv1d_k3_s2_p1_8x32_to_16_fwd_pack, conv1d_k3_s2_p1_8x32_to_16_fwd_direct, conv1d_k3_s2_p1_8x32_to_16_fwd_direct_cols, conv1d_k3_s2_p1_8x32_to_16_dw_dypack, conv1d_k3_s2_p1_8x32_to_16_dw_xpad, conv1d_k3_s2_p1_8x32_to_16_dw_packed, conv1d_k3_s2_p1_8x32_to_16_db, conv1d_k3_s2_p1_8x32_to_16_dx_pack, conv1d_k3_s2_p1_8x32_to_16_dx_direct, conv1d_k3_s2_p1_8x32_to_16_dx_direct_cols, silu_16x16_fwd, silu_16x16_dx, convt1d_k4_s2_p1_16x16_to_8_fwd_pack, convt1d_k4_s2_p1_16x16_to_8_fwd_direct, convt1d_k4_s2_p1_16x16_to_8_fwd_direct_cols, convt1d_k4_s2_p1_16x16_to_8_dw_dypack, convt1d_k4_s2_p1_16x16_to_8_dw_xpad, convt1d_k4_s2_p1_16x16_to_8_dw_packed, convt1d_k4_s2_p1_16x16_to_8_db, convt1d_k4_s2_p1_16x16_to_8_dx_pack, convt1d_k4_s2_p1_16x16_to_8_dx_direct, convt1d_k4_s2_p1_16x16_to_8_dx_direct_cols, leaky_relu_s0p2_8x32_fwd, leaky_relu_s0p2_8x32_dx, convt1d_k4_s2_p1_8x32_to_4_fwd_pack, convt1d_k4_s2_p1_8x32_to_4_fwd_direct, convt1d_k4_s2_p1_8x32_to_4_fwd_direct_cols, convt1d_k4_s2_p1_8x32_to_4_dw_dypack, convt1d_k4_s2_p1_8x32_to_4_dw_xpad, convt1d_k4_s2_p1_8x32_to_4_dw_packed, convt1d_k4_s2_p1_8x32_to_4_db, convt1d_k4_s2_p1_8x32_to_4_dx_pack, convt1d_k4_s2_p1_8x32_to_4_dx_direct, convt1d_k4_s2_p1_8x32_to_4_dx_direct_cols, elu_a1_4x64_fwd, elu_a1_4x64_dx, conv1d_k3_p1_4x64_to_2_fwd_direct, conv1d_k3_p1_4x64_to_2_fwd_direct_cols, conv1d_k3_p1_4x64_to_2_dw_im2row_cols, conv1d_k3_p1_4x64_to_2_dw_im2row_gemm, conv1d_k3_p1_4x64_to_2_db, conv1d_k3_p1_4x64_to_2_dx_pack, conv1d_k3_p1_4x64_to_2_dx_direct, conv1d_k3_p1_4x64_to_2_dx_direct_cols, tanh_2x64_fwd, tanh_2x64_dx, sgd_1166, sgd_momentum_1166, adam_1166, adam_amsgrad_1166 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('signal1d_decoder.createWasmModel', 'options.seed', seed);
   // options.checkFinite has no effect: this model has no loss
@@ -579,17 +579,27 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const d9 = heap.f32(1024);
   const d10 = heap.f32(512);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
-  const scratchF32 = heap.f32(4096);
+  const scratchF32 = heap.f32(3136);
+  const scratchI32 = heap.i32(256);
   const s_enc1_wpack = scratchF32.subarray(0, 80);
+  const s_enc1_dwDyPack = scratchF32.subarray(80, 2128);
+  const s_enc1_dwPixels = scratchI32.subarray(0, 256);
+  const s_enc1_dwXPad = scratchF32.subarray(2128, 2672);
   const s_enc2_wpack = scratchF32.subarray(0, 384);
-  const s_enc2_cols = scratchF32.subarray(384, 1920);
-  const s_enc2_wpackT = scratchF32.subarray(1920, 2304);
+  const s_enc2_dwDyPack = scratchF32.subarray(384, 1408);
+  const s_enc2_dwPixels = scratchI32.subarray(0, 64);
+  const s_enc2_dwXPad = scratchF32.subarray(1408, 2464);
+  const s_enc2_wpackT = scratchF32.subarray(2464, 2848);
   const s_dec1_wpackT = scratchF32.subarray(0, 512);
-  const s_dec1_dwCols = scratchF32.subarray(512, 3584);
-  const s_dec1_wpack = scratchF32.subarray(3584, 4096);
+  const s_dec1_dwDyPack = scratchF32.subarray(512, 1536);
+  const s_dec1_dwPixels = scratchI32.subarray(0, 64);
+  const s_dec1_dwXPad = scratchF32.subarray(1536, 2624);
+  const s_dec1_wpack = scratchF32.subarray(2624, 3136);
   const s_dec2_wpackT = scratchF32.subarray(0, 128);
-  const s_dec2_cols = scratchF32.subarray(128, 2176);
-  const s_dec2_wpack = scratchF32.subarray(2176, 2304);
+  const s_dec2_dwDyPack = scratchF32.subarray(128, 1152);
+  const s_dec2_dwPixels = scratchI32.subarray(0, 128);
+  const s_dec2_dwXPad = scratchF32.subarray(1152, 2208);
+  const s_dec2_wpack = scratchF32.subarray(2208, 2336);
   const s_out_cols = scratchF32.subarray(0, 3072);
   const s_out_wpackT = scratchF32.subarray(3072, 3096);
   let lastLossFinite = true;
@@ -644,8 +654,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // elu8: elu [4x4x64] -> [4x4x64]
     elu_a1_4x64_dx(a8, d9, d8);
     // dec2: conv_transpose1d [4x8x32] -> [4x4x64]
-    convt1d_k4_s2_p1_8x32_to_4_dw_im2row_cols(d8, s_dec2_cols);
-    convt1d_k4_s2_p1_8x32_to_4_dw_im2row_gemm(s_dec2_cols, a7, gw_dec2);
+    convt1d_k4_s2_p1_8x32_to_4_dw_dypack(a7, s_dec2_dwDyPack, s_dec2_dwPixels);
+    convt1d_k4_s2_p1_8x32_to_4_dw_xpad(d8, s_dec2_dwXPad);
+    convt1d_k4_s2_p1_8x32_to_4_dw_packed(s_dec2_dwXPad, s_dec2_dwDyPack, s_dec2_dwPixels, gw_dec2);
     convt1d_k4_s2_p1_8x32_to_4_db(d8, gb_dec2);
     convt1d_k4_s2_p1_8x32_to_4_dx_pack(w_dec2, s_dec2_wpack);
     convt1d_k4_s2_p1_8x32_to_4_dx_direct(d8, s_dec2_wpack, d7);
@@ -653,8 +664,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // leaky_relu6: leaky_relu [4x8x32] -> [4x8x32]
     leaky_relu_s0p2_8x32_dx(a6, d7, d6);
     // dec1: conv_transpose1d [4x16x16] -> [4x8x32]
-    convt1d_k4_s2_p1_16x16_to_8_dw_im2row_cols(d6, s_dec1_dwCols);
-    convt1d_k4_s2_p1_16x16_to_8_dw_im2row_gemm(s_dec1_dwCols, a5, gw_dec1);
+    convt1d_k4_s2_p1_16x16_to_8_dw_dypack(a5, s_dec1_dwDyPack, s_dec1_dwPixels);
+    convt1d_k4_s2_p1_16x16_to_8_dw_xpad(d6, s_dec1_dwXPad);
+    convt1d_k4_s2_p1_16x16_to_8_dw_packed(s_dec1_dwXPad, s_dec1_dwDyPack, s_dec1_dwPixels, gw_dec1);
     convt1d_k4_s2_p1_16x16_to_8_db(d6, gb_dec1);
     convt1d_k4_s2_p1_16x16_to_8_dx_pack(w_dec1, s_dec1_wpack);
     convt1d_k4_s2_p1_16x16_to_8_dx_direct(d6, s_dec1_wpack, d5);
@@ -662,8 +674,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // silu4: silu [4x16x16] -> [4x16x16]
     silu_16x16_dx(a4, d5, d4);
     // enc2: conv1d [4x8x32] -> [4x16x16]
-    conv1d_k3_s2_p1_8x32_to_16_dw_im2row_cols(a3, s_enc2_cols);
-    conv1d_k3_s2_p1_8x32_to_16_dw_im2row_gemm(s_enc2_cols, d4, gw_enc2);
+    conv1d_k3_s2_p1_8x32_to_16_dw_dypack(d4, s_enc2_dwDyPack, s_enc2_dwPixels);
+    conv1d_k3_s2_p1_8x32_to_16_dw_xpad(a3, s_enc2_dwXPad);
+    conv1d_k3_s2_p1_8x32_to_16_dw_packed(s_enc2_dwXPad, s_enc2_dwDyPack, s_enc2_dwPixels, gw_enc2);
     conv1d_k3_s2_p1_8x32_to_16_db(d4, gb_enc2);
     conv1d_k3_s2_p1_8x32_to_16_dx_pack(w_enc2, s_enc2_wpackT);
     conv1d_k3_s2_p1_8x32_to_16_dx_direct(d4, s_enc2_wpackT, d3);
@@ -673,7 +686,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // gelu1: gelu [4x8x64] -> [4x8x64]
     gelu_8x64_dx(a1, d2, d1);
     // enc1: conv1d [4x2x64] -> [4x8x64]
-    conv1d_k5_p2_2x64_to_8_dw_direct(a0, d1, gw_enc1);
+    conv1d_k5_p2_2x64_to_8_dw_dypack(d1, s_enc1_dwDyPack, s_enc1_dwPixels);
+    conv1d_k5_p2_2x64_to_8_dw_xpad(a0, s_enc1_dwXPad);
+    conv1d_k5_p2_2x64_to_8_dw_packed(s_enc1_dwXPad, s_enc1_dwDyPack, s_enc1_dwPixels, gw_enc1);
     conv1d_k5_p2_2x64_to_8_db(d1, gb_enc1);
     conv1d_k5_p2_2x64_to_8_dx_direct(d1, w_enc1, d0);
     conv1d_k5_p2_2x64_to_8_dx_direct_cols(d1, w_enc1, d0);

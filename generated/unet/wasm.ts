@@ -1058,9 +1058,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   // worker threads only where some kernel is cut into chunks (a model of small kernels runs them all whole on the calling thread)
   const workers = threads > 1 && SPLIT_KERNELS.length > 0;
   // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads, if any)
-  const heap = createHeap(8650944, 16384, workers);
+  const heap = createHeap(6735040, 16384, workers);
   const pool = workers ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
-  const { conv3x3_p1_1x32x32_to_8_fwd_pack, conv3x3_p1_1x32x32_to_8_fwd_direct, conv3x3_p1_1x32x32_to_8_fwd_direct_rows, conv3x3_p1_1x32x32_to_8_fwd_direct_cols, conv3x3_p1_1x32x32_to_8_dw_direct, conv3x3_p1_1x32x32_to_8_db, conv3x3_p1_1x32x32_to_8_dx_direct, conv3x3_p1_1x32x32_to_8_dx_direct_rows, conv3x3_p1_1x32x32_to_8_dx_direct_cols, relu_8x32x32_fwd, relu_8x32x32_dx, conv3x3_p1_8x32x32_to_8_fwd_pack, conv3x3_p1_8x32x32_to_8_fwd_direct, conv3x3_p1_8x32x32_to_8_fwd_direct_rows, conv3x3_p1_8x32x32_to_8_fwd_direct_cols, conv3x3_p1_8x32x32_to_8_dw_im2row_cols, conv3x3_p1_8x32x32_to_8_dw_im2row_gemm, conv3x3_p1_8x32x32_to_8_db, conv3x3_p1_8x32x32_to_8_dx_pack, conv3x3_p1_8x32x32_to_8_dx_direct, conv3x3_p1_8x32x32_to_8_dx_direct_rows, conv3x3_p1_8x32x32_to_8_dx_direct_cols, maxpool2x2_s2_8x32x32_fwd, maxpool2x2_s2_8x32x32_dx, conv3x3_p1_8x16x16_to_16_fwd_pack, conv3x3_p1_8x16x16_to_16_fwd_direct, conv3x3_p1_8x16x16_to_16_fwd_direct_rows, conv3x3_p1_8x16x16_to_16_fwd_direct_cols, conv3x3_p1_8x16x16_to_16_dw_im2row_cols, conv3x3_p1_8x16x16_to_16_dw_im2row_gemm, conv3x3_p1_8x16x16_to_16_db, conv3x3_p1_8x16x16_to_16_dx_pack, conv3x3_p1_8x16x16_to_16_dx_direct, conv3x3_p1_8x16x16_to_16_dx_direct_rows, conv3x3_p1_8x16x16_to_16_dx_direct_cols, relu_16x16x16_fwd, relu_16x16x16_dx, conv3x3_p1_16x16x16_to_16_fwd_pack, conv3x3_p1_16x16x16_to_16_fwd_direct, conv3x3_p1_16x16x16_to_16_fwd_direct_rows, conv3x3_p1_16x16x16_to_16_fwd_direct_cols, conv3x3_p1_16x16x16_to_16_dw_im2row_cols, conv3x3_p1_16x16x16_to_16_dw_im2row_gemm, conv3x3_p1_16x16x16_to_16_db, conv3x3_p1_16x16x16_to_16_dx_pack, conv3x3_p1_16x16x16_to_16_dx_direct, conv3x3_p1_16x16x16_to_16_dx_direct_rows, conv3x3_p1_16x16x16_to_16_dx_direct_cols, maxpool2x2_s2_16x16x16_fwd, maxpool2x2_s2_16x16x16_dx, conv3x3_p1_16x8x8_to_32_fwd_pack, conv3x3_p1_16x8x8_to_32_fwd_direct, conv3x3_p1_16x8x8_to_32_fwd_direct_rows, conv3x3_p1_16x8x8_to_32_fwd_direct_cols, conv3x3_p1_16x8x8_to_32_dw_im2row_cols, conv3x3_p1_16x8x8_to_32_dw_im2row_gemm, conv3x3_p1_16x8x8_to_32_db, conv3x3_p1_16x8x8_to_32_dx_pack, conv3x3_p1_16x8x8_to_32_dx_direct, conv3x3_p1_16x8x8_to_32_dx_direct_rows, conv3x3_p1_16x8x8_to_32_dx_direct_cols, relu_32x8x8_fwd, relu_32x8x8_dx, conv3x3_p1_32x8x8_to_32_fwd_pack, conv3x3_p1_32x8x8_to_32_fwd_direct, conv3x3_p1_32x8x8_to_32_fwd_direct_rows, conv3x3_p1_32x8x8_to_32_fwd_direct_cols, conv3x3_p1_32x8x8_to_32_dw_im2row_cols, conv3x3_p1_32x8x8_to_32_dw_im2row_gemm, conv3x3_p1_32x8x8_to_32_db, conv3x3_p1_32x8x8_to_32_dx_pack, conv3x3_p1_32x8x8_to_32_dx_direct, conv3x3_p1_32x8x8_to_32_dx_direct_rows, conv3x3_p1_32x8x8_to_32_dx_direct_cols, convt2x2_s2_32x8x8_to_16_fwd_pack, convt2x2_s2_32x8x8_to_16_fwd_direct, convt2x2_s2_32x8x8_to_16_dw_im2row_cols, convt2x2_s2_32x8x8_to_16_dw_im2row_gemm, convt2x2_s2_32x8x8_to_16_db, convt2x2_s2_32x8x8_to_16_dx_pack, convt2x2_s2_32x8x8_to_16_dx_direct, concat_c16_c16_16x16_fwd0, concat_c16_c16_16x16_fwd1, concat_c16_c16_16x16_dx0, concat_c16_c16_16x16_dx1, conv3x3_p1_32x16x16_to_16_fwd_pack, conv3x3_p1_32x16x16_to_16_fwd_direct, conv3x3_p1_32x16x16_to_16_fwd_direct_rows, conv3x3_p1_32x16x16_to_16_fwd_direct_cols, conv3x3_p1_32x16x16_to_16_dw_im2row_cols, conv3x3_p1_32x16x16_to_16_dw_im2row_gemm, conv3x3_p1_32x16x16_to_16_db, conv3x3_p1_32x16x16_to_16_dx_pack, conv3x3_p1_32x16x16_to_16_dx_direct, conv3x3_p1_32x16x16_to_16_dx_direct_rows, conv3x3_p1_32x16x16_to_16_dx_direct_cols, convt2x2_s2_16x16x16_to_8_fwd_pack, convt2x2_s2_16x16x16_to_8_fwd_direct, convt2x2_s2_16x16x16_to_8_dw_im2row_cols, convt2x2_s2_16x16x16_to_8_dw_im2row_gemm, convt2x2_s2_16x16x16_to_8_db, convt2x2_s2_16x16x16_to_8_dx_pack, convt2x2_s2_16x16x16_to_8_dx_direct, concat_c8_c8_32x32_fwd0, concat_c8_c8_32x32_fwd1, concat_c8_c8_32x32_dx0, concat_c8_c8_32x32_dx1, conv3x3_p1_16x32x32_to_8_fwd_pack, conv3x3_p1_16x32x32_to_8_fwd_direct, conv3x3_p1_16x32x32_to_8_fwd_direct_rows, conv3x3_p1_16x32x32_to_8_fwd_direct_cols, conv3x3_p1_16x32x32_to_8_dw_im2row_cols, conv3x3_p1_16x32x32_to_8_dw_im2row_gemm, conv3x3_p1_16x32x32_to_8_db, conv3x3_p1_16x32x32_to_8_dx_pack, conv3x3_p1_16x32x32_to_8_dx_direct, conv3x3_p1_16x32x32_to_8_dx_direct_rows, conv3x3_p1_16x32x32_to_8_dx_direct_cols, conv1x1_8x32x32_to_1_fwd_direct, conv1x1_8x32x32_to_1_dw_im2row_cols, conv1x1_8x32x32_to_1_dw_im2row_gemm, conv1x1_8x32x32_to_1_db, conv1x1_8x32x32_to_1_dx_pack, conv1x1_8x32x32_to_1_dx_direct, sigmoid_1x32x32_fwd, sigmoid_1x32x32_dx, gradsum2_8x32x32, gradsum2_16x16x16, mse_loss_4x1x32x32, sgd_29321, sgd_momentum_29321, adam_29321, adam_amsgrad_29321 } = wasmKernels(heap, pool);
+  const { conv3x3_p1_1x32x32_to_8_fwd_pack, conv3x3_p1_1x32x32_to_8_fwd_direct, conv3x3_p1_1x32x32_to_8_fwd_direct_rows, conv3x3_p1_1x32x32_to_8_fwd_direct_cols, conv3x3_p1_1x32x32_to_8_dw_dypack, conv3x3_p1_1x32x32_to_8_dw_xpad, conv3x3_p1_1x32x32_to_8_dw_packed, conv3x3_p1_1x32x32_to_8_db, conv3x3_p1_1x32x32_to_8_dx_direct, conv3x3_p1_1x32x32_to_8_dx_direct_rows, conv3x3_p1_1x32x32_to_8_dx_direct_cols, relu_8x32x32_fwd, relu_8x32x32_dx, conv3x3_p1_8x32x32_to_8_fwd_pack, conv3x3_p1_8x32x32_to_8_fwd_direct, conv3x3_p1_8x32x32_to_8_fwd_direct_rows, conv3x3_p1_8x32x32_to_8_fwd_direct_cols, conv3x3_p1_8x32x32_to_8_dw_dypack, conv3x3_p1_8x32x32_to_8_dw_xpad, conv3x3_p1_8x32x32_to_8_dw_packed, conv3x3_p1_8x32x32_to_8_db, conv3x3_p1_8x32x32_to_8_dx_pack, conv3x3_p1_8x32x32_to_8_dx_direct, conv3x3_p1_8x32x32_to_8_dx_direct_rows, conv3x3_p1_8x32x32_to_8_dx_direct_cols, maxpool2x2_s2_8x32x32_fwd, maxpool2x2_s2_8x32x32_dx, conv3x3_p1_8x16x16_to_16_fwd_pack, conv3x3_p1_8x16x16_to_16_fwd_direct, conv3x3_p1_8x16x16_to_16_fwd_direct_rows, conv3x3_p1_8x16x16_to_16_fwd_direct_cols, conv3x3_p1_8x16x16_to_16_dw_dypack, conv3x3_p1_8x16x16_to_16_dw_xpad, conv3x3_p1_8x16x16_to_16_dw_packed, conv3x3_p1_8x16x16_to_16_db, conv3x3_p1_8x16x16_to_16_dx_pack, conv3x3_p1_8x16x16_to_16_dx_direct, conv3x3_p1_8x16x16_to_16_dx_direct_rows, conv3x3_p1_8x16x16_to_16_dx_direct_cols, relu_16x16x16_fwd, relu_16x16x16_dx, conv3x3_p1_16x16x16_to_16_fwd_pack, conv3x3_p1_16x16x16_to_16_fwd_direct, conv3x3_p1_16x16x16_to_16_fwd_direct_rows, conv3x3_p1_16x16x16_to_16_fwd_direct_cols, conv3x3_p1_16x16x16_to_16_dw_dypack, conv3x3_p1_16x16x16_to_16_dw_xpad, conv3x3_p1_16x16x16_to_16_dw_packed, conv3x3_p1_16x16x16_to_16_db, conv3x3_p1_16x16x16_to_16_dx_pack, conv3x3_p1_16x16x16_to_16_dx_direct, conv3x3_p1_16x16x16_to_16_dx_direct_rows, conv3x3_p1_16x16x16_to_16_dx_direct_cols, maxpool2x2_s2_16x16x16_fwd, maxpool2x2_s2_16x16x16_dx, conv3x3_p1_16x8x8_to_32_fwd_pack, conv3x3_p1_16x8x8_to_32_fwd_direct, conv3x3_p1_16x8x8_to_32_fwd_direct_rows, conv3x3_p1_16x8x8_to_32_fwd_direct_cols, conv3x3_p1_16x8x8_to_32_dw_dypack, conv3x3_p1_16x8x8_to_32_dw_xpad, conv3x3_p1_16x8x8_to_32_dw_packed, conv3x3_p1_16x8x8_to_32_db, conv3x3_p1_16x8x8_to_32_dx_pack, conv3x3_p1_16x8x8_to_32_dx_direct, conv3x3_p1_16x8x8_to_32_dx_direct_rows, conv3x3_p1_16x8x8_to_32_dx_direct_cols, relu_32x8x8_fwd, relu_32x8x8_dx, conv3x3_p1_32x8x8_to_32_fwd_pack, conv3x3_p1_32x8x8_to_32_fwd_direct, conv3x3_p1_32x8x8_to_32_fwd_direct_rows, conv3x3_p1_32x8x8_to_32_fwd_direct_cols, conv3x3_p1_32x8x8_to_32_dw_dypack, conv3x3_p1_32x8x8_to_32_dw_xpad, conv3x3_p1_32x8x8_to_32_dw_packed, conv3x3_p1_32x8x8_to_32_db, conv3x3_p1_32x8x8_to_32_dx_pack, conv3x3_p1_32x8x8_to_32_dx_direct, conv3x3_p1_32x8x8_to_32_dx_direct_rows, conv3x3_p1_32x8x8_to_32_dx_direct_cols, convt2x2_s2_32x8x8_to_16_fwd_pack, convt2x2_s2_32x8x8_to_16_fwd_direct, convt2x2_s2_32x8x8_to_16_dw_dypack, convt2x2_s2_32x8x8_to_16_dw_packed, convt2x2_s2_32x8x8_to_16_db, convt2x2_s2_32x8x8_to_16_dx_pack, convt2x2_s2_32x8x8_to_16_dx_direct, concat_c16_c16_16x16_fwd0, concat_c16_c16_16x16_fwd1, concat_c16_c16_16x16_dx0, concat_c16_c16_16x16_dx1, conv3x3_p1_32x16x16_to_16_fwd_pack, conv3x3_p1_32x16x16_to_16_fwd_direct, conv3x3_p1_32x16x16_to_16_fwd_direct_rows, conv3x3_p1_32x16x16_to_16_fwd_direct_cols, conv3x3_p1_32x16x16_to_16_dw_dypack, conv3x3_p1_32x16x16_to_16_dw_xpad, conv3x3_p1_32x16x16_to_16_dw_packed, conv3x3_p1_32x16x16_to_16_db, conv3x3_p1_32x16x16_to_16_dx_pack, conv3x3_p1_32x16x16_to_16_dx_direct, conv3x3_p1_32x16x16_to_16_dx_direct_rows, conv3x3_p1_32x16x16_to_16_dx_direct_cols, convt2x2_s2_16x16x16_to_8_fwd_pack, convt2x2_s2_16x16x16_to_8_fwd_direct, convt2x2_s2_16x16x16_to_8_dw_dypack, convt2x2_s2_16x16x16_to_8_dw_packed, convt2x2_s2_16x16x16_to_8_db, convt2x2_s2_16x16x16_to_8_dx_pack, convt2x2_s2_16x16x16_to_8_dx_direct, concat_c8_c8_32x32_fwd0, concat_c8_c8_32x32_fwd1, concat_c8_c8_32x32_dx0, concat_c8_c8_32x32_dx1, conv3x3_p1_16x32x32_to_8_fwd_pack, conv3x3_p1_16x32x32_to_8_fwd_direct, conv3x3_p1_16x32x32_to_8_fwd_direct_rows, conv3x3_p1_16x32x32_to_8_fwd_direct_cols, conv3x3_p1_16x32x32_to_8_dw_dypack, conv3x3_p1_16x32x32_to_8_dw_xpad, conv3x3_p1_16x32x32_to_8_dw_packed, conv3x3_p1_16x32x32_to_8_db, conv3x3_p1_16x32x32_to_8_dx_pack, conv3x3_p1_16x32x32_to_8_dx_direct, conv3x3_p1_16x32x32_to_8_dx_direct_rows, conv3x3_p1_16x32x32_to_8_dx_direct_cols, conv1x1_8x32x32_to_1_fwd_direct, conv1x1_8x32x32_to_1_dw_im2row_cols, conv1x1_8x32x32_to_1_dw_im2row_gemm, conv1x1_8x32x32_to_1_db, conv1x1_8x32x32_to_1_dx_pack, conv1x1_8x32x32_to_1_dx_direct, sigmoid_1x32x32_fwd, sigmoid_1x32x32_dx, gradsum2_8x32x32, gradsum2_16x16x16, mse_loss_4x1x32x32, sgd_29321, sgd_momentum_29321, adam_29321, adam_amsgrad_29321 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('unet.createWasmModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
@@ -1249,43 +1249,67 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const d26 = heap.f32(32768);
   const d27 = heap.f32(4096);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
-  const scratchF32 = heap.f32(592128);
+  const scratchF32 = heap.f32(109056);
+  const scratchI32 = heap.i32(4096);
   const s_down1_argmax = heap.i32(8192); // kept from forward to backward
   const s_down2_argmax = heap.i32(4096); // kept from forward to backward
   const s_enc1a_wpack = scratchF32.subarray(0, 72);
+  const s_enc1a_dwDyPack = scratchF32.subarray(72, 32840);
+  const s_enc1a_dwPixels = scratchI32.subarray(0, 4096);
+  const s_enc1a_dwXPad = scratchF32.subarray(32840, 37464);
   const s_enc1b_wpack = scratchF32.subarray(0, 576);
-  const s_enc1b_cols = scratchF32.subarray(576, 295488);
-  const s_enc1b_wpackT = scratchF32.subarray(295488, 296064);
+  const s_enc1b_dwDyPack = scratchF32.subarray(576, 33344);
+  const s_enc1b_dwPixels = scratchI32.subarray(0, 4096);
+  const s_enc1b_dwXPad = scratchF32.subarray(33344, 70336);
+  const s_enc1b_wpackT = scratchF32.subarray(70336, 70912);
   const s_enc2a_wpack = scratchF32.subarray(0, 1152);
-  const s_enc2a_cols = scratchF32.subarray(1152, 74880);
-  const s_enc2a_wpackT = scratchF32.subarray(74880, 76032);
+  const s_enc2a_dwDyPack = scratchF32.subarray(1152, 17536);
+  const s_enc2a_dwPixels = scratchI32.subarray(0, 1024);
+  const s_enc2a_dwXPad = scratchF32.subarray(17536, 27904);
+  const s_enc2a_wpackT = scratchF32.subarray(27904, 29056);
   const s_enc2b_wpack = scratchF32.subarray(0, 2304);
-  const s_enc2b_cols = scratchF32.subarray(2304, 149760);
-  const s_enc2b_wpackT = scratchF32.subarray(149760, 152064);
+  const s_enc2b_dwDyPack = scratchF32.subarray(2304, 18688);
+  const s_enc2b_dwPixels = scratchI32.subarray(0, 1024);
+  const s_enc2b_dwXPad = scratchF32.subarray(18688, 39424);
+  const s_enc2b_wpackT = scratchF32.subarray(39424, 41728);
   const s_mid_a_wpack = scratchF32.subarray(0, 4608);
-  const s_mid_a_cols = scratchF32.subarray(4608, 41472);
-  const s_mid_a_wpackT = scratchF32.subarray(41472, 46080);
+  const s_mid_a_dwDyPack = scratchF32.subarray(4608, 12800);
+  const s_mid_a_dwPixels = scratchI32.subarray(0, 256);
+  const s_mid_a_dwXPad = scratchF32.subarray(12800, 19200);
+  const s_mid_a_wpackT = scratchF32.subarray(19200, 23808);
   const s_mid_b_wpack = scratchF32.subarray(0, 9216);
-  const s_mid_b_dwCols = scratchF32.subarray(9216, 87040);
-  const s_mid_b_wpackT = scratchF32.subarray(87040, 96256);
+  const s_mid_b_dwDyPack = scratchF32.subarray(9216, 17408);
+  const s_mid_b_dwPixels = scratchI32.subarray(0, 256);
+  const s_mid_b_dwXPad = scratchF32.subarray(17408, 30208);
+  const s_mid_b_wpackT = scratchF32.subarray(30208, 39424);
   const s_up2_wpackT = scratchF32.subarray(0, 2048);
-  const s_up2_dwCols = scratchF32.subarray(2048, 22528);
-  const s_up2_wpack = scratchF32.subarray(22528, 24576);
+  const s_up2_dwDyPack = scratchF32.subarray(2048, 10240);
+  const s_up2_dwPixels = scratchI32.subarray(0, 256);
+  const s_up2_wpack = scratchF32.subarray(10240, 12288);
   const s_dec2a_wpack = scratchF32.subarray(0, 4608);
-  const s_dec2a_dwCols = scratchF32.subarray(4608, 315904);
-  const s_dec2a_wpackT = scratchF32.subarray(315904, 320512);
+  const s_dec2a_dwDyPack = scratchF32.subarray(4608, 20992);
+  const s_dec2a_dwPixels = scratchI32.subarray(0, 1024);
+  const s_dec2a_dwXPad = scratchF32.subarray(20992, 62464);
+  const s_dec2a_wpackT = scratchF32.subarray(62464, 67072);
   const s_dec2b_wpack = scratchF32.subarray(0, 2304);
-  const s_dec2b_cols = scratchF32.subarray(2304, 149760);
-  const s_dec2b_wpackT = scratchF32.subarray(149760, 152064);
+  const s_dec2b_dwDyPack = scratchF32.subarray(2304, 18688);
+  const s_dec2b_dwPixels = scratchI32.subarray(0, 1024);
+  const s_dec2b_dwXPad = scratchF32.subarray(18688, 39424);
+  const s_dec2b_wpackT = scratchF32.subarray(39424, 41728);
   const s_up1_wpackT = scratchF32.subarray(0, 512);
-  const s_up1_dwCols = scratchF32.subarray(512, 49664);
-  const s_up1_wpack = scratchF32.subarray(49664, 50176);
+  const s_up1_dwDyPack = scratchF32.subarray(512, 16896);
+  const s_up1_dwPixels = scratchI32.subarray(0, 1024);
+  const s_up1_wpack = scratchF32.subarray(16896, 17408);
   const s_dec1a_wpack = scratchF32.subarray(0, 1152);
-  const s_dec1a_cols = scratchF32.subarray(1152, 590976);
-  const s_dec1a_wpackT = scratchF32.subarray(590976, 592128);
+  const s_dec1a_dwDyPack = scratchF32.subarray(1152, 33920);
+  const s_dec1a_dwPixels = scratchI32.subarray(0, 4096);
+  const s_dec1a_dwXPad = scratchF32.subarray(33920, 107904);
+  const s_dec1a_wpackT = scratchF32.subarray(107904, 109056);
   const s_dec1b_wpack = scratchF32.subarray(0, 576);
-  const s_dec1b_cols = scratchF32.subarray(576, 295488);
-  const s_dec1b_wpackT = scratchF32.subarray(295488, 296064);
+  const s_dec1b_dwDyPack = scratchF32.subarray(576, 33344);
+  const s_dec1b_dwPixels = scratchI32.subarray(0, 4096);
+  const s_dec1b_dwXPad = scratchF32.subarray(33344, 70336);
+  const s_dec1b_wpackT = scratchF32.subarray(70336, 70912);
   const s_head_cols = scratchF32.subarray(0, 32768);
   const s_head_wpackT = scratchF32.subarray(32768, 32776);
   const dOutput = heap.f32(4096);
@@ -1401,8 +1425,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu25: relu [4x8x32x32] -> [4x8x32x32]
     relu_8x32x32_dx(a26, d26, d25);
     // dec1b: conv2d [4x8x32x32] -> [4x8x32x32]
-    conv3x3_p1_8x32x32_to_8_dw_im2row_cols(a24, s_dec1b_cols);
-    conv3x3_p1_8x32x32_to_8_dw_im2row_gemm(s_dec1b_cols, d25, gw_dec1b);
+    conv3x3_p1_8x32x32_to_8_dw_dypack(d25, s_dec1b_dwDyPack, s_dec1b_dwPixels);
+    conv3x3_p1_8x32x32_to_8_dw_xpad(a24, s_dec1b_dwXPad);
+    conv3x3_p1_8x32x32_to_8_dw_packed(s_dec1b_dwXPad, s_dec1b_dwDyPack, s_dec1b_dwPixels, gw_dec1b);
     conv3x3_p1_8x32x32_to_8_db(d25, gb_dec1b);
     conv3x3_p1_8x32x32_to_8_dx_pack(w_dec1b, s_dec1b_wpackT);
     conv3x3_p1_8x32x32_to_8_dx_direct(d25, s_dec1b_wpackT, d24);
@@ -1411,8 +1436,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu23: relu [4x8x32x32] -> [4x8x32x32]
     relu_8x32x32_dx(a24, d24, d23);
     // dec1a: conv2d [4x16x32x32] -> [4x8x32x32]
-    conv3x3_p1_16x32x32_to_8_dw_im2row_cols(a22, s_dec1a_cols);
-    conv3x3_p1_16x32x32_to_8_dw_im2row_gemm(s_dec1a_cols, d23, gw_dec1a);
+    conv3x3_p1_16x32x32_to_8_dw_dypack(d23, s_dec1a_dwDyPack, s_dec1a_dwPixels);
+    conv3x3_p1_16x32x32_to_8_dw_xpad(a22, s_dec1a_dwXPad);
+    conv3x3_p1_16x32x32_to_8_dw_packed(s_dec1a_dwXPad, s_dec1a_dwDyPack, s_dec1a_dwPixels, gw_dec1a);
     conv3x3_p1_16x32x32_to_8_db(d23, gb_dec1a);
     conv3x3_p1_16x32x32_to_8_dx_pack(w_dec1a, s_dec1a_wpackT);
     conv3x3_p1_16x32x32_to_8_dx_direct(d23, s_dec1a_wpackT, d22);
@@ -1422,16 +1448,17 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     concat_c8_c8_32x32_dx0(d22, d21);
     concat_c8_c8_32x32_dx1(d22, d4_cat1);
     // up1: conv_transpose2d [4x16x16x16] -> [4x8x32x32]
-    convt2x2_s2_16x16x16_to_8_dw_im2row_cols(d21, s_up1_dwCols);
-    convt2x2_s2_16x16x16_to_8_dw_im2row_gemm(s_up1_dwCols, a20, gw_up1);
+    convt2x2_s2_16x16x16_to_8_dw_dypack(a20, s_up1_dwDyPack, s_up1_dwPixels);
+    convt2x2_s2_16x16x16_to_8_dw_packed(d21, s_up1_dwDyPack, s_up1_dwPixels, gw_up1);
     convt2x2_s2_16x16x16_to_8_db(d21, gb_up1);
     convt2x2_s2_16x16x16_to_8_dx_pack(w_up1, s_up1_wpack);
     convt2x2_s2_16x16x16_to_8_dx_direct(d21, s_up1_wpack, d20);
     // relu19: relu [4x16x16x16] -> [4x16x16x16]
     relu_16x16x16_dx(a20, d20, d19);
     // dec2b: conv2d [4x16x16x16] -> [4x16x16x16]
-    conv3x3_p1_16x16x16_to_16_dw_im2row_cols(a18, s_dec2b_cols);
-    conv3x3_p1_16x16x16_to_16_dw_im2row_gemm(s_dec2b_cols, d19, gw_dec2b);
+    conv3x3_p1_16x16x16_to_16_dw_dypack(d19, s_dec2b_dwDyPack, s_dec2b_dwPixels);
+    conv3x3_p1_16x16x16_to_16_dw_xpad(a18, s_dec2b_dwXPad);
+    conv3x3_p1_16x16x16_to_16_dw_packed(s_dec2b_dwXPad, s_dec2b_dwDyPack, s_dec2b_dwPixels, gw_dec2b);
     conv3x3_p1_16x16x16_to_16_db(d19, gb_dec2b);
     conv3x3_p1_16x16x16_to_16_dx_pack(w_dec2b, s_dec2b_wpackT);
     conv3x3_p1_16x16x16_to_16_dx_direct(d19, s_dec2b_wpackT, d18);
@@ -1440,8 +1467,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu17: relu [4x16x16x16] -> [4x16x16x16]
     relu_16x16x16_dx(a18, d18, d17);
     // dec2a: conv2d [4x32x16x16] -> [4x16x16x16]
-    conv3x3_p1_32x16x16_to_16_dw_im2row_cols(a16, s_dec2a_dwCols);
-    conv3x3_p1_32x16x16_to_16_dw_im2row_gemm(s_dec2a_dwCols, d17, gw_dec2a);
+    conv3x3_p1_32x16x16_to_16_dw_dypack(d17, s_dec2a_dwDyPack, s_dec2a_dwPixels);
+    conv3x3_p1_32x16x16_to_16_dw_xpad(a16, s_dec2a_dwXPad);
+    conv3x3_p1_32x16x16_to_16_dw_packed(s_dec2a_dwXPad, s_dec2a_dwDyPack, s_dec2a_dwPixels, gw_dec2a);
     conv3x3_p1_32x16x16_to_16_db(d17, gb_dec2a);
     conv3x3_p1_32x16x16_to_16_dx_pack(w_dec2a, s_dec2a_wpackT);
     conv3x3_p1_32x16x16_to_16_dx_direct(d17, s_dec2a_wpackT, d16);
@@ -1451,16 +1479,17 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     concat_c16_c16_16x16_dx0(d16, d15);
     concat_c16_c16_16x16_dx1(d16, d9_cat2);
     // up2: conv_transpose2d [4x32x8x8] -> [4x16x16x16]
-    convt2x2_s2_32x8x8_to_16_dw_im2row_cols(d15, s_up2_dwCols);
-    convt2x2_s2_32x8x8_to_16_dw_im2row_gemm(s_up2_dwCols, a14, gw_up2);
+    convt2x2_s2_32x8x8_to_16_dw_dypack(a14, s_up2_dwDyPack, s_up2_dwPixels);
+    convt2x2_s2_32x8x8_to_16_dw_packed(d15, s_up2_dwDyPack, s_up2_dwPixels, gw_up2);
     convt2x2_s2_32x8x8_to_16_db(d15, gb_up2);
     convt2x2_s2_32x8x8_to_16_dx_pack(w_up2, s_up2_wpack);
     convt2x2_s2_32x8x8_to_16_dx_direct(d15, s_up2_wpack, d14);
     // relu13: relu [4x32x8x8] -> [4x32x8x8]
     relu_32x8x8_dx(a14, d14, d13);
     // mid_b: conv2d [4x32x8x8] -> [4x32x8x8]
-    conv3x3_p1_32x8x8_to_32_dw_im2row_cols(a12, s_mid_b_dwCols);
-    conv3x3_p1_32x8x8_to_32_dw_im2row_gemm(s_mid_b_dwCols, d13, gw_mid_b);
+    conv3x3_p1_32x8x8_to_32_dw_dypack(d13, s_mid_b_dwDyPack, s_mid_b_dwPixels);
+    conv3x3_p1_32x8x8_to_32_dw_xpad(a12, s_mid_b_dwXPad);
+    conv3x3_p1_32x8x8_to_32_dw_packed(s_mid_b_dwXPad, s_mid_b_dwDyPack, s_mid_b_dwPixels, gw_mid_b);
     conv3x3_p1_32x8x8_to_32_db(d13, gb_mid_b);
     conv3x3_p1_32x8x8_to_32_dx_pack(w_mid_b, s_mid_b_wpackT);
     conv3x3_p1_32x8x8_to_32_dx_direct(d13, s_mid_b_wpackT, d12);
@@ -1469,8 +1498,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu11: relu [4x32x8x8] -> [4x32x8x8]
     relu_32x8x8_dx(a12, d12, d11);
     // mid_a: conv2d [4x16x8x8] -> [4x32x8x8]
-    conv3x3_p1_16x8x8_to_32_dw_im2row_cols(a10, s_mid_a_cols);
-    conv3x3_p1_16x8x8_to_32_dw_im2row_gemm(s_mid_a_cols, d11, gw_mid_a);
+    conv3x3_p1_16x8x8_to_32_dw_dypack(d11, s_mid_a_dwDyPack, s_mid_a_dwPixels);
+    conv3x3_p1_16x8x8_to_32_dw_xpad(a10, s_mid_a_dwXPad);
+    conv3x3_p1_16x8x8_to_32_dw_packed(s_mid_a_dwXPad, s_mid_a_dwDyPack, s_mid_a_dwPixels, gw_mid_a);
     conv3x3_p1_16x8x8_to_32_db(d11, gb_mid_a);
     conv3x3_p1_16x8x8_to_32_dx_pack(w_mid_a, s_mid_a_wpackT);
     conv3x3_p1_16x8x8_to_32_dx_direct(d11, s_mid_a_wpackT, d10);
@@ -1483,8 +1513,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // skip2: relu [4x16x16x16] -> [4x16x16x16]
     relu_16x16x16_dx(a9, d9, d8);
     // enc2b: conv2d [4x16x16x16] -> [4x16x16x16]
-    conv3x3_p1_16x16x16_to_16_dw_im2row_cols(a7, s_enc2b_cols);
-    conv3x3_p1_16x16x16_to_16_dw_im2row_gemm(s_enc2b_cols, d8, gw_enc2b);
+    conv3x3_p1_16x16x16_to_16_dw_dypack(d8, s_enc2b_dwDyPack, s_enc2b_dwPixels);
+    conv3x3_p1_16x16x16_to_16_dw_xpad(a7, s_enc2b_dwXPad);
+    conv3x3_p1_16x16x16_to_16_dw_packed(s_enc2b_dwXPad, s_enc2b_dwDyPack, s_enc2b_dwPixels, gw_enc2b);
     conv3x3_p1_16x16x16_to_16_db(d8, gb_enc2b);
     conv3x3_p1_16x16x16_to_16_dx_pack(w_enc2b, s_enc2b_wpackT);
     conv3x3_p1_16x16x16_to_16_dx_direct(d8, s_enc2b_wpackT, d7);
@@ -1493,8 +1524,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu6: relu [4x16x16x16] -> [4x16x16x16]
     relu_16x16x16_dx(a7, d7, d6);
     // enc2a: conv2d [4x8x16x16] -> [4x16x16x16]
-    conv3x3_p1_8x16x16_to_16_dw_im2row_cols(a5, s_enc2a_cols);
-    conv3x3_p1_8x16x16_to_16_dw_im2row_gemm(s_enc2a_cols, d6, gw_enc2a);
+    conv3x3_p1_8x16x16_to_16_dw_dypack(d6, s_enc2a_dwDyPack, s_enc2a_dwPixels);
+    conv3x3_p1_8x16x16_to_16_dw_xpad(a5, s_enc2a_dwXPad);
+    conv3x3_p1_8x16x16_to_16_dw_packed(s_enc2a_dwXPad, s_enc2a_dwDyPack, s_enc2a_dwPixels, gw_enc2a);
     conv3x3_p1_8x16x16_to_16_db(d6, gb_enc2a);
     conv3x3_p1_8x16x16_to_16_dx_pack(w_enc2a, s_enc2a_wpackT);
     conv3x3_p1_8x16x16_to_16_dx_direct(d6, s_enc2a_wpackT, d5);
@@ -1507,8 +1539,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // skip1: relu [4x8x32x32] -> [4x8x32x32]
     relu_8x32x32_dx(a4, d4, d3);
     // enc1b: conv2d [4x8x32x32] -> [4x8x32x32]
-    conv3x3_p1_8x32x32_to_8_dw_im2row_cols(a2, s_enc1b_cols);
-    conv3x3_p1_8x32x32_to_8_dw_im2row_gemm(s_enc1b_cols, d3, gw_enc1b);
+    conv3x3_p1_8x32x32_to_8_dw_dypack(d3, s_enc1b_dwDyPack, s_enc1b_dwPixels);
+    conv3x3_p1_8x32x32_to_8_dw_xpad(a2, s_enc1b_dwXPad);
+    conv3x3_p1_8x32x32_to_8_dw_packed(s_enc1b_dwXPad, s_enc1b_dwDyPack, s_enc1b_dwPixels, gw_enc1b);
     conv3x3_p1_8x32x32_to_8_db(d3, gb_enc1b);
     conv3x3_p1_8x32x32_to_8_dx_pack(w_enc1b, s_enc1b_wpackT);
     conv3x3_p1_8x32x32_to_8_dx_direct(d3, s_enc1b_wpackT, d2);
@@ -1517,7 +1550,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu1: relu [4x8x32x32] -> [4x8x32x32]
     relu_8x32x32_dx(a2, d2, d1);
     // enc1a: conv2d [4x1x32x32] -> [4x8x32x32]
-    conv3x3_p1_1x32x32_to_8_dw_direct(a0, d1, gw_enc1a);
+    conv3x3_p1_1x32x32_to_8_dw_dypack(d1, s_enc1a_dwDyPack, s_enc1a_dwPixels);
+    conv3x3_p1_1x32x32_to_8_dw_xpad(a0, s_enc1a_dwXPad);
+    conv3x3_p1_1x32x32_to_8_dw_packed(s_enc1a_dwXPad, s_enc1a_dwDyPack, s_enc1a_dwPixels, gw_enc1a);
     conv3x3_p1_1x32x32_to_8_db(d1, gb_enc1a);
     conv3x3_p1_1x32x32_to_8_dx_direct(d1, w_enc1a, d0);
     conv3x3_p1_1x32x32_to_8_dx_direct_rows(d1, w_enc1a, d0);
@@ -1538,8 +1573,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu25: relu [4x8x32x32] -> [4x8x32x32]
     relu_8x32x32_dx(a26, d26, d25);
     // dec1b: conv2d [4x8x32x32] -> [4x8x32x32]
-    conv3x3_p1_8x32x32_to_8_dw_im2row_cols(a24, s_dec1b_cols);
-    conv3x3_p1_8x32x32_to_8_dw_im2row_gemm(s_dec1b_cols, d25, gw_dec1b);
+    conv3x3_p1_8x32x32_to_8_dw_dypack(d25, s_dec1b_dwDyPack, s_dec1b_dwPixels);
+    conv3x3_p1_8x32x32_to_8_dw_xpad(a24, s_dec1b_dwXPad);
+    conv3x3_p1_8x32x32_to_8_dw_packed(s_dec1b_dwXPad, s_dec1b_dwDyPack, s_dec1b_dwPixels, gw_dec1b);
     conv3x3_p1_8x32x32_to_8_db(d25, gb_dec1b);
     conv3x3_p1_8x32x32_to_8_dx_pack(w_dec1b, s_dec1b_wpackT);
     conv3x3_p1_8x32x32_to_8_dx_direct(d25, s_dec1b_wpackT, d24);
@@ -1548,8 +1584,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu23: relu [4x8x32x32] -> [4x8x32x32]
     relu_8x32x32_dx(a24, d24, d23);
     // dec1a: conv2d [4x16x32x32] -> [4x8x32x32]
-    conv3x3_p1_16x32x32_to_8_dw_im2row_cols(a22, s_dec1a_cols);
-    conv3x3_p1_16x32x32_to_8_dw_im2row_gemm(s_dec1a_cols, d23, gw_dec1a);
+    conv3x3_p1_16x32x32_to_8_dw_dypack(d23, s_dec1a_dwDyPack, s_dec1a_dwPixels);
+    conv3x3_p1_16x32x32_to_8_dw_xpad(a22, s_dec1a_dwXPad);
+    conv3x3_p1_16x32x32_to_8_dw_packed(s_dec1a_dwXPad, s_dec1a_dwDyPack, s_dec1a_dwPixels, gw_dec1a);
     conv3x3_p1_16x32x32_to_8_db(d23, gb_dec1a);
     conv3x3_p1_16x32x32_to_8_dx_pack(w_dec1a, s_dec1a_wpackT);
     conv3x3_p1_16x32x32_to_8_dx_direct(d23, s_dec1a_wpackT, d22);
@@ -1559,16 +1596,17 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     concat_c8_c8_32x32_dx0(d22, d21);
     concat_c8_c8_32x32_dx1(d22, d4_cat1);
     // up1: conv_transpose2d [4x16x16x16] -> [4x8x32x32]
-    convt2x2_s2_16x16x16_to_8_dw_im2row_cols(d21, s_up1_dwCols);
-    convt2x2_s2_16x16x16_to_8_dw_im2row_gemm(s_up1_dwCols, a20, gw_up1);
+    convt2x2_s2_16x16x16_to_8_dw_dypack(a20, s_up1_dwDyPack, s_up1_dwPixels);
+    convt2x2_s2_16x16x16_to_8_dw_packed(d21, s_up1_dwDyPack, s_up1_dwPixels, gw_up1);
     convt2x2_s2_16x16x16_to_8_db(d21, gb_up1);
     convt2x2_s2_16x16x16_to_8_dx_pack(w_up1, s_up1_wpack);
     convt2x2_s2_16x16x16_to_8_dx_direct(d21, s_up1_wpack, d20);
     // relu19: relu [4x16x16x16] -> [4x16x16x16]
     relu_16x16x16_dx(a20, d20, d19);
     // dec2b: conv2d [4x16x16x16] -> [4x16x16x16]
-    conv3x3_p1_16x16x16_to_16_dw_im2row_cols(a18, s_dec2b_cols);
-    conv3x3_p1_16x16x16_to_16_dw_im2row_gemm(s_dec2b_cols, d19, gw_dec2b);
+    conv3x3_p1_16x16x16_to_16_dw_dypack(d19, s_dec2b_dwDyPack, s_dec2b_dwPixels);
+    conv3x3_p1_16x16x16_to_16_dw_xpad(a18, s_dec2b_dwXPad);
+    conv3x3_p1_16x16x16_to_16_dw_packed(s_dec2b_dwXPad, s_dec2b_dwDyPack, s_dec2b_dwPixels, gw_dec2b);
     conv3x3_p1_16x16x16_to_16_db(d19, gb_dec2b);
     conv3x3_p1_16x16x16_to_16_dx_pack(w_dec2b, s_dec2b_wpackT);
     conv3x3_p1_16x16x16_to_16_dx_direct(d19, s_dec2b_wpackT, d18);
@@ -1577,8 +1615,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu17: relu [4x16x16x16] -> [4x16x16x16]
     relu_16x16x16_dx(a18, d18, d17);
     // dec2a: conv2d [4x32x16x16] -> [4x16x16x16]
-    conv3x3_p1_32x16x16_to_16_dw_im2row_cols(a16, s_dec2a_dwCols);
-    conv3x3_p1_32x16x16_to_16_dw_im2row_gemm(s_dec2a_dwCols, d17, gw_dec2a);
+    conv3x3_p1_32x16x16_to_16_dw_dypack(d17, s_dec2a_dwDyPack, s_dec2a_dwPixels);
+    conv3x3_p1_32x16x16_to_16_dw_xpad(a16, s_dec2a_dwXPad);
+    conv3x3_p1_32x16x16_to_16_dw_packed(s_dec2a_dwXPad, s_dec2a_dwDyPack, s_dec2a_dwPixels, gw_dec2a);
     conv3x3_p1_32x16x16_to_16_db(d17, gb_dec2a);
     conv3x3_p1_32x16x16_to_16_dx_pack(w_dec2a, s_dec2a_wpackT);
     conv3x3_p1_32x16x16_to_16_dx_direct(d17, s_dec2a_wpackT, d16);
@@ -1588,16 +1627,17 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     concat_c16_c16_16x16_dx0(d16, d15);
     concat_c16_c16_16x16_dx1(d16, d9_cat2);
     // up2: conv_transpose2d [4x32x8x8] -> [4x16x16x16]
-    convt2x2_s2_32x8x8_to_16_dw_im2row_cols(d15, s_up2_dwCols);
-    convt2x2_s2_32x8x8_to_16_dw_im2row_gemm(s_up2_dwCols, a14, gw_up2);
+    convt2x2_s2_32x8x8_to_16_dw_dypack(a14, s_up2_dwDyPack, s_up2_dwPixels);
+    convt2x2_s2_32x8x8_to_16_dw_packed(d15, s_up2_dwDyPack, s_up2_dwPixels, gw_up2);
     convt2x2_s2_32x8x8_to_16_db(d15, gb_up2);
     convt2x2_s2_32x8x8_to_16_dx_pack(w_up2, s_up2_wpack);
     convt2x2_s2_32x8x8_to_16_dx_direct(d15, s_up2_wpack, d14);
     // relu13: relu [4x32x8x8] -> [4x32x8x8]
     relu_32x8x8_dx(a14, d14, d13);
     // mid_b: conv2d [4x32x8x8] -> [4x32x8x8]
-    conv3x3_p1_32x8x8_to_32_dw_im2row_cols(a12, s_mid_b_dwCols);
-    conv3x3_p1_32x8x8_to_32_dw_im2row_gemm(s_mid_b_dwCols, d13, gw_mid_b);
+    conv3x3_p1_32x8x8_to_32_dw_dypack(d13, s_mid_b_dwDyPack, s_mid_b_dwPixels);
+    conv3x3_p1_32x8x8_to_32_dw_xpad(a12, s_mid_b_dwXPad);
+    conv3x3_p1_32x8x8_to_32_dw_packed(s_mid_b_dwXPad, s_mid_b_dwDyPack, s_mid_b_dwPixels, gw_mid_b);
     conv3x3_p1_32x8x8_to_32_db(d13, gb_mid_b);
     conv3x3_p1_32x8x8_to_32_dx_pack(w_mid_b, s_mid_b_wpackT);
     conv3x3_p1_32x8x8_to_32_dx_direct(d13, s_mid_b_wpackT, d12);
@@ -1606,8 +1646,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu11: relu [4x32x8x8] -> [4x32x8x8]
     relu_32x8x8_dx(a12, d12, d11);
     // mid_a: conv2d [4x16x8x8] -> [4x32x8x8]
-    conv3x3_p1_16x8x8_to_32_dw_im2row_cols(a10, s_mid_a_cols);
-    conv3x3_p1_16x8x8_to_32_dw_im2row_gemm(s_mid_a_cols, d11, gw_mid_a);
+    conv3x3_p1_16x8x8_to_32_dw_dypack(d11, s_mid_a_dwDyPack, s_mid_a_dwPixels);
+    conv3x3_p1_16x8x8_to_32_dw_xpad(a10, s_mid_a_dwXPad);
+    conv3x3_p1_16x8x8_to_32_dw_packed(s_mid_a_dwXPad, s_mid_a_dwDyPack, s_mid_a_dwPixels, gw_mid_a);
     conv3x3_p1_16x8x8_to_32_db(d11, gb_mid_a);
     conv3x3_p1_16x8x8_to_32_dx_pack(w_mid_a, s_mid_a_wpackT);
     conv3x3_p1_16x8x8_to_32_dx_direct(d11, s_mid_a_wpackT, d10);
@@ -1620,8 +1661,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // skip2: relu [4x16x16x16] -> [4x16x16x16]
     relu_16x16x16_dx(a9, d9, d8);
     // enc2b: conv2d [4x16x16x16] -> [4x16x16x16]
-    conv3x3_p1_16x16x16_to_16_dw_im2row_cols(a7, s_enc2b_cols);
-    conv3x3_p1_16x16x16_to_16_dw_im2row_gemm(s_enc2b_cols, d8, gw_enc2b);
+    conv3x3_p1_16x16x16_to_16_dw_dypack(d8, s_enc2b_dwDyPack, s_enc2b_dwPixels);
+    conv3x3_p1_16x16x16_to_16_dw_xpad(a7, s_enc2b_dwXPad);
+    conv3x3_p1_16x16x16_to_16_dw_packed(s_enc2b_dwXPad, s_enc2b_dwDyPack, s_enc2b_dwPixels, gw_enc2b);
     conv3x3_p1_16x16x16_to_16_db(d8, gb_enc2b);
     conv3x3_p1_16x16x16_to_16_dx_pack(w_enc2b, s_enc2b_wpackT);
     conv3x3_p1_16x16x16_to_16_dx_direct(d8, s_enc2b_wpackT, d7);
@@ -1630,8 +1672,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu6: relu [4x16x16x16] -> [4x16x16x16]
     relu_16x16x16_dx(a7, d7, d6);
     // enc2a: conv2d [4x8x16x16] -> [4x16x16x16]
-    conv3x3_p1_8x16x16_to_16_dw_im2row_cols(a5, s_enc2a_cols);
-    conv3x3_p1_8x16x16_to_16_dw_im2row_gemm(s_enc2a_cols, d6, gw_enc2a);
+    conv3x3_p1_8x16x16_to_16_dw_dypack(d6, s_enc2a_dwDyPack, s_enc2a_dwPixels);
+    conv3x3_p1_8x16x16_to_16_dw_xpad(a5, s_enc2a_dwXPad);
+    conv3x3_p1_8x16x16_to_16_dw_packed(s_enc2a_dwXPad, s_enc2a_dwDyPack, s_enc2a_dwPixels, gw_enc2a);
     conv3x3_p1_8x16x16_to_16_db(d6, gb_enc2a);
     conv3x3_p1_8x16x16_to_16_dx_pack(w_enc2a, s_enc2a_wpackT);
     conv3x3_p1_8x16x16_to_16_dx_direct(d6, s_enc2a_wpackT, d5);
@@ -1644,8 +1687,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // skip1: relu [4x8x32x32] -> [4x8x32x32]
     relu_8x32x32_dx(a4, d4, d3);
     // enc1b: conv2d [4x8x32x32] -> [4x8x32x32]
-    conv3x3_p1_8x32x32_to_8_dw_im2row_cols(a2, s_enc1b_cols);
-    conv3x3_p1_8x32x32_to_8_dw_im2row_gemm(s_enc1b_cols, d3, gw_enc1b);
+    conv3x3_p1_8x32x32_to_8_dw_dypack(d3, s_enc1b_dwDyPack, s_enc1b_dwPixels);
+    conv3x3_p1_8x32x32_to_8_dw_xpad(a2, s_enc1b_dwXPad);
+    conv3x3_p1_8x32x32_to_8_dw_packed(s_enc1b_dwXPad, s_enc1b_dwDyPack, s_enc1b_dwPixels, gw_enc1b);
     conv3x3_p1_8x32x32_to_8_db(d3, gb_enc1b);
     conv3x3_p1_8x32x32_to_8_dx_pack(w_enc1b, s_enc1b_wpackT);
     conv3x3_p1_8x32x32_to_8_dx_direct(d3, s_enc1b_wpackT, d2);
@@ -1654,7 +1698,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu1: relu [4x8x32x32] -> [4x8x32x32]
     relu_8x32x32_dx(a2, d2, d1);
     // enc1a: conv2d [4x1x32x32] -> [4x8x32x32] (no dx: nothing before it learns)
-    conv3x3_p1_1x32x32_to_8_dw_direct(a0, d1, gw_enc1a);
+    conv3x3_p1_1x32x32_to_8_dw_dypack(d1, s_enc1a_dwDyPack, s_enc1a_dwPixels);
+    conv3x3_p1_1x32x32_to_8_dw_xpad(a0, s_enc1a_dwXPad);
+    conv3x3_p1_1x32x32_to_8_dw_packed(s_enc1a_dwXPad, s_enc1a_dwDyPack, s_enc1a_dwPixels, gw_enc1a);
     conv3x3_p1_1x32x32_to_8_db(d1, gb_enc1a);
   }
 

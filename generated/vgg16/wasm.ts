@@ -1314,9 +1314,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   // worker threads only where some kernel is cut into chunks (a model of small kernels runs them all whole on the calling thread)
   const workers = threads > 1 && SPLIT_KERNELS.length > 0;
   // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads, if any)
-  const heap = createHeap(5336549632, 4000, workers);
+  const heap = createHeap(5243854080, 4000, workers);
   const pool = workers ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
-  const { conv3x3_p1_3x224x224_to_64_fwd_pack, conv3x3_p1_3x224x224_to_64_fwd_direct, conv3x3_p1_3x224x224_to_64_fwd_direct_rows, conv3x3_p1_3x224x224_to_64_fwd_direct_cols, conv3x3_p1_3x224x224_to_64_dw_direct, conv3x3_p1_3x224x224_to_64_db, conv3x3_p1_3x224x224_to_64_dx_direct, conv3x3_p1_3x224x224_to_64_dx_direct_rows, conv3x3_p1_3x224x224_to_64_dx_direct_cols, relu_64x224x224_fwd, relu_64x224x224_dx, conv3x3_p1_64x224x224_to_64_fwd_pack, conv3x3_p1_64x224x224_to_64_fwd_direct, conv3x3_p1_64x224x224_to_64_fwd_direct_rows, conv3x3_p1_64x224x224_to_64_fwd_direct_cols, conv3x3_p1_64x224x224_to_64_dw_im2row_cols, conv3x3_p1_64x224x224_to_64_dw_im2row_gemm, conv3x3_p1_64x224x224_to_64_db, conv3x3_p1_64x224x224_to_64_dx_pack, conv3x3_p1_64x224x224_to_64_dx_direct, conv3x3_p1_64x224x224_to_64_dx_direct_rows, conv3x3_p1_64x224x224_to_64_dx_direct_cols, maxpool2x2_s2_64x224x224_fwd, maxpool2x2_s2_64x224x224_dx, conv3x3_p1_64x112x112_to_128_fwd_pack, conv3x3_p1_64x112x112_to_128_fwd_direct, conv3x3_p1_64x112x112_to_128_fwd_direct_rows, conv3x3_p1_64x112x112_to_128_fwd_direct_cols, conv3x3_p1_64x112x112_to_128_dw_im2row_cols, conv3x3_p1_64x112x112_to_128_dw_im2row_gemm, conv3x3_p1_64x112x112_to_128_db, conv3x3_p1_64x112x112_to_128_dx_pack, conv3x3_p1_64x112x112_to_128_dx_direct, conv3x3_p1_64x112x112_to_128_dx_direct_rows, conv3x3_p1_64x112x112_to_128_dx_direct_cols, relu_128x112x112_fwd, relu_128x112x112_dx, conv3x3_p1_128x112x112_to_128_fwd_pack, conv3x3_p1_128x112x112_to_128_fwd_direct, conv3x3_p1_128x112x112_to_128_fwd_direct_rows, conv3x3_p1_128x112x112_to_128_fwd_direct_cols, conv3x3_p1_128x112x112_to_128_dw_im2row_cols, conv3x3_p1_128x112x112_to_128_dw_im2row_gemm, conv3x3_p1_128x112x112_to_128_db, conv3x3_p1_128x112x112_to_128_dx_pack, conv3x3_p1_128x112x112_to_128_dx_direct, conv3x3_p1_128x112x112_to_128_dx_direct_rows, conv3x3_p1_128x112x112_to_128_dx_direct_cols, maxpool2x2_s2_128x112x112_fwd, maxpool2x2_s2_128x112x112_dx, conv3x3_p1_128x56x56_to_256_fwd_pack, conv3x3_p1_128x56x56_to_256_fwd_direct, conv3x3_p1_128x56x56_to_256_fwd_direct_rows, conv3x3_p1_128x56x56_to_256_fwd_direct_cols, conv3x3_p1_128x56x56_to_256_dw_im2row_cols, conv3x3_p1_128x56x56_to_256_dw_im2row_gemm, conv3x3_p1_128x56x56_to_256_db, conv3x3_p1_128x56x56_to_256_dx_pack, conv3x3_p1_128x56x56_to_256_dx_direct, conv3x3_p1_128x56x56_to_256_dx_direct_rows, conv3x3_p1_128x56x56_to_256_dx_direct_cols, relu_256x56x56_fwd, relu_256x56x56_dx, conv3x3_p1_256x56x56_to_256_fwd_pack, conv3x3_p1_256x56x56_to_256_fwd_direct, conv3x3_p1_256x56x56_to_256_fwd_direct_rows, conv3x3_p1_256x56x56_to_256_fwd_direct_cols, conv3x3_p1_256x56x56_to_256_dw_im2row_cols, conv3x3_p1_256x56x56_to_256_dw_im2row_gemm, conv3x3_p1_256x56x56_to_256_db, conv3x3_p1_256x56x56_to_256_dx_pack, conv3x3_p1_256x56x56_to_256_dx_direct, conv3x3_p1_256x56x56_to_256_dx_direct_rows, conv3x3_p1_256x56x56_to_256_dx_direct_cols, maxpool2x2_s2_256x56x56_fwd, maxpool2x2_s2_256x56x56_dx, conv3x3_p1_256x28x28_to_512_fwd_pack, conv3x3_p1_256x28x28_to_512_fwd_direct, conv3x3_p1_256x28x28_to_512_fwd_direct_rows, conv3x3_p1_256x28x28_to_512_fwd_direct_cols, conv3x3_p1_256x28x28_to_512_dw_im2row_cols, conv3x3_p1_256x28x28_to_512_dw_im2row_gemm, conv3x3_p1_256x28x28_to_512_db, conv3x3_p1_256x28x28_to_512_dx_pack, conv3x3_p1_256x28x28_to_512_dx_direct, conv3x3_p1_256x28x28_to_512_dx_direct_rows, conv3x3_p1_256x28x28_to_512_dx_direct_cols, relu_512x28x28_fwd, relu_512x28x28_dx, conv3x3_p1_512x28x28_to_512_fwd_pack, conv3x3_p1_512x28x28_to_512_fwd_direct, conv3x3_p1_512x28x28_to_512_fwd_direct_rows, conv3x3_p1_512x28x28_to_512_fwd_direct_cols, conv3x3_p1_512x28x28_to_512_dw_im2row_cols, conv3x3_p1_512x28x28_to_512_dw_im2row_gemm, conv3x3_p1_512x28x28_to_512_db, conv3x3_p1_512x28x28_to_512_dx_pack, conv3x3_p1_512x28x28_to_512_dx_direct, conv3x3_p1_512x28x28_to_512_dx_direct_rows, conv3x3_p1_512x28x28_to_512_dx_direct_cols, maxpool2x2_s2_512x28x28_fwd, maxpool2x2_s2_512x28x28_dx, conv3x3_p1_512x14x14_to_512_fwd_pack, conv3x3_p1_512x14x14_to_512_fwd_direct, conv3x3_p1_512x14x14_to_512_fwd_direct_rows, conv3x3_p1_512x14x14_to_512_fwd_direct_cols, conv3x3_p1_512x14x14_to_512_dw_im2row_cols, conv3x3_p1_512x14x14_to_512_dw_im2row_gemm, conv3x3_p1_512x14x14_to_512_db, conv3x3_p1_512x14x14_to_512_dx_pack, conv3x3_p1_512x14x14_to_512_dx_direct, conv3x3_p1_512x14x14_to_512_dx_direct_rows, conv3x3_p1_512x14x14_to_512_dx_direct_cols, relu_512x14x14_fwd, relu_512x14x14_dx, maxpool2x2_s2_512x14x14_fwd, maxpool2x2_s2_512x14x14_dx, linear_25088_to_4096_fwd, linear_25088_to_4096_dw, linear_25088_to_4096_db, linear_25088_to_4096_dx, relu_4096_fwd, relu_4096_dx, dropout_p0p5_l34_4096_fwd_train, dropout_p0p5_l34_4096_dx_train, dropout_4096_fwd_eval, dropout_4096_dx_eval, linear_4096_to_4096_fwd, linear_4096_to_4096_dw, linear_4096_to_4096_db, linear_4096_to_4096_dx, dropout_p0p5_l37_4096_fwd_train, dropout_p0p5_l37_4096_dx_train, linear_4096_to_1000_fwd, linear_4096_to_1000_dw, linear_4096_to_1000_db, linear_4096_to_1000_dx, softmax_xent_1x1000, sgd_138357544, sgd_momentum_138357544, adam_138357544, adam_amsgrad_138357544 } = wasmKernels(heap, pool);
+  const { conv3x3_p1_3x224x224_to_64_fwd_pack, conv3x3_p1_3x224x224_to_64_fwd_direct, conv3x3_p1_3x224x224_to_64_fwd_direct_rows, conv3x3_p1_3x224x224_to_64_fwd_direct_cols, conv3x3_p1_3x224x224_to_64_dw_dypack, conv3x3_p1_3x224x224_to_64_dw_xpad, conv3x3_p1_3x224x224_to_64_dw_packed, conv3x3_p1_3x224x224_to_64_db, conv3x3_p1_3x224x224_to_64_dx_direct, conv3x3_p1_3x224x224_to_64_dx_direct_rows, conv3x3_p1_3x224x224_to_64_dx_direct_cols, relu_64x224x224_fwd, relu_64x224x224_dx, conv3x3_p1_64x224x224_to_64_fwd_pack, conv3x3_p1_64x224x224_to_64_fwd_direct, conv3x3_p1_64x224x224_to_64_fwd_direct_rows, conv3x3_p1_64x224x224_to_64_fwd_direct_cols, conv3x3_p1_64x224x224_to_64_dw_dypack, conv3x3_p1_64x224x224_to_64_dw_xpad, conv3x3_p1_64x224x224_to_64_dw_packed, conv3x3_p1_64x224x224_to_64_db, conv3x3_p1_64x224x224_to_64_dx_pack, conv3x3_p1_64x224x224_to_64_dx_direct, conv3x3_p1_64x224x224_to_64_dx_direct_rows, conv3x3_p1_64x224x224_to_64_dx_direct_cols, maxpool2x2_s2_64x224x224_fwd, maxpool2x2_s2_64x224x224_dx, conv3x3_p1_64x112x112_to_128_fwd_pack, conv3x3_p1_64x112x112_to_128_fwd_direct, conv3x3_p1_64x112x112_to_128_fwd_direct_rows, conv3x3_p1_64x112x112_to_128_fwd_direct_cols, conv3x3_p1_64x112x112_to_128_dw_dypack, conv3x3_p1_64x112x112_to_128_dw_xpad, conv3x3_p1_64x112x112_to_128_dw_packed, conv3x3_p1_64x112x112_to_128_db, conv3x3_p1_64x112x112_to_128_dx_pack, conv3x3_p1_64x112x112_to_128_dx_direct, conv3x3_p1_64x112x112_to_128_dx_direct_rows, conv3x3_p1_64x112x112_to_128_dx_direct_cols, relu_128x112x112_fwd, relu_128x112x112_dx, conv3x3_p1_128x112x112_to_128_fwd_pack, conv3x3_p1_128x112x112_to_128_fwd_direct, conv3x3_p1_128x112x112_to_128_fwd_direct_rows, conv3x3_p1_128x112x112_to_128_fwd_direct_cols, conv3x3_p1_128x112x112_to_128_dw_dypack, conv3x3_p1_128x112x112_to_128_dw_xpad, conv3x3_p1_128x112x112_to_128_dw_packed, conv3x3_p1_128x112x112_to_128_db, conv3x3_p1_128x112x112_to_128_dx_pack, conv3x3_p1_128x112x112_to_128_dx_direct, conv3x3_p1_128x112x112_to_128_dx_direct_rows, conv3x3_p1_128x112x112_to_128_dx_direct_cols, maxpool2x2_s2_128x112x112_fwd, maxpool2x2_s2_128x112x112_dx, conv3x3_p1_128x56x56_to_256_fwd_pack, conv3x3_p1_128x56x56_to_256_fwd_direct, conv3x3_p1_128x56x56_to_256_fwd_direct_rows, conv3x3_p1_128x56x56_to_256_fwd_direct_cols, conv3x3_p1_128x56x56_to_256_dw_dypack, conv3x3_p1_128x56x56_to_256_dw_xpad, conv3x3_p1_128x56x56_to_256_dw_packed, conv3x3_p1_128x56x56_to_256_db, conv3x3_p1_128x56x56_to_256_dx_pack, conv3x3_p1_128x56x56_to_256_dx_direct, conv3x3_p1_128x56x56_to_256_dx_direct_rows, conv3x3_p1_128x56x56_to_256_dx_direct_cols, relu_256x56x56_fwd, relu_256x56x56_dx, conv3x3_p1_256x56x56_to_256_fwd_pack, conv3x3_p1_256x56x56_to_256_fwd_direct, conv3x3_p1_256x56x56_to_256_fwd_direct_rows, conv3x3_p1_256x56x56_to_256_fwd_direct_cols, conv3x3_p1_256x56x56_to_256_dw_dypack, conv3x3_p1_256x56x56_to_256_dw_xpad, conv3x3_p1_256x56x56_to_256_dw_packed, conv3x3_p1_256x56x56_to_256_db, conv3x3_p1_256x56x56_to_256_dx_pack, conv3x3_p1_256x56x56_to_256_dx_direct, conv3x3_p1_256x56x56_to_256_dx_direct_rows, conv3x3_p1_256x56x56_to_256_dx_direct_cols, maxpool2x2_s2_256x56x56_fwd, maxpool2x2_s2_256x56x56_dx, conv3x3_p1_256x28x28_to_512_fwd_pack, conv3x3_p1_256x28x28_to_512_fwd_direct, conv3x3_p1_256x28x28_to_512_fwd_direct_rows, conv3x3_p1_256x28x28_to_512_fwd_direct_cols, conv3x3_p1_256x28x28_to_512_dw_dypack, conv3x3_p1_256x28x28_to_512_dw_xpad, conv3x3_p1_256x28x28_to_512_dw_packed, conv3x3_p1_256x28x28_to_512_db, conv3x3_p1_256x28x28_to_512_dx_pack, conv3x3_p1_256x28x28_to_512_dx_direct, conv3x3_p1_256x28x28_to_512_dx_direct_rows, conv3x3_p1_256x28x28_to_512_dx_direct_cols, relu_512x28x28_fwd, relu_512x28x28_dx, conv3x3_p1_512x28x28_to_512_fwd_pack, conv3x3_p1_512x28x28_to_512_fwd_direct, conv3x3_p1_512x28x28_to_512_fwd_direct_rows, conv3x3_p1_512x28x28_to_512_fwd_direct_cols, conv3x3_p1_512x28x28_to_512_dw_dypack, conv3x3_p1_512x28x28_to_512_dw_xpad, conv3x3_p1_512x28x28_to_512_dw_packed, conv3x3_p1_512x28x28_to_512_db, conv3x3_p1_512x28x28_to_512_dx_pack, conv3x3_p1_512x28x28_to_512_dx_direct, conv3x3_p1_512x28x28_to_512_dx_direct_rows, conv3x3_p1_512x28x28_to_512_dx_direct_cols, maxpool2x2_s2_512x28x28_fwd, maxpool2x2_s2_512x28x28_dx, conv3x3_p1_512x14x14_to_512_fwd_pack, conv3x3_p1_512x14x14_to_512_fwd_direct, conv3x3_p1_512x14x14_to_512_fwd_direct_rows, conv3x3_p1_512x14x14_to_512_fwd_direct_cols, conv3x3_p1_512x14x14_to_512_dw_dypack, conv3x3_p1_512x14x14_to_512_dw_xpad, conv3x3_p1_512x14x14_to_512_dw_packed, conv3x3_p1_512x14x14_to_512_db, conv3x3_p1_512x14x14_to_512_dx_pack, conv3x3_p1_512x14x14_to_512_dx_direct, conv3x3_p1_512x14x14_to_512_dx_direct_rows, conv3x3_p1_512x14x14_to_512_dx_direct_cols, relu_512x14x14_fwd, relu_512x14x14_dx, maxpool2x2_s2_512x14x14_fwd, maxpool2x2_s2_512x14x14_dx, linear_25088_to_4096_fwd, linear_25088_to_4096_dw, linear_25088_to_4096_db, linear_25088_to_4096_dx, relu_4096_fwd, relu_4096_dx, dropout_p0p5_l34_4096_fwd_train, dropout_p0p5_l34_4096_dx_train, dropout_4096_fwd_eval, dropout_4096_dx_eval, linear_4096_to_4096_fwd, linear_4096_to_4096_dw, linear_4096_to_4096_db, linear_4096_to_4096_dx, dropout_p0p5_l37_4096_fwd_train, dropout_p0p5_l37_4096_dx_train, linear_4096_to_1000_fwd, linear_4096_to_1000_dw, linear_4096_to_1000_db, linear_4096_to_1000_dx, softmax_xent_1x1000, sgd_138357544, sgd_momentum_138357544, adam_138357544, adam_amsgrad_138357544 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('vgg16.createWasmModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
@@ -1550,7 +1550,8 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const d37 = heap.f32(4096);
   const d38 = heap.f32(4096);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
-  const scratchF32 = heap.f32(29777920);
+  const scratchF32 = heap.f32(6553856);
+  const scratchI32 = heap.i32(50176);
   const s_pool1_argmax = heap.i32(802816); // kept from forward to backward
   const s_pool2_argmax = heap.i32(401408); // kept from forward to backward
   const s_pool3_argmax = heap.i32(200704); // kept from forward to backward
@@ -1559,42 +1560,69 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const s_dropout34_mask = heap.f32(4096); // kept from forward to backward
   const s_dropout37_mask = heap.f32(4096); // kept from forward to backward
   const s_conv1_1_wpack = scratchF32.subarray(0, 1728);
+  const s_conv1_1_dwDyPack = scratchF32.subarray(1728, 3212992);
+  const s_conv1_1_dwPixels = scratchI32.subarray(0, 50176);
+  const s_conv1_1_dwXPad = scratchF32.subarray(3212992, 3366220);
   const s_conv1_2_wpack = scratchF32.subarray(0, 36864);
-  const s_conv1_2_dwCols = scratchF32.subarray(36864, 29741056);
-  const s_conv1_2_wpackT = scratchF32.subarray(29741056, 29777920);
+  const s_conv1_2_dwDyPack = scratchF32.subarray(36864, 3248128);
+  const s_conv1_2_dwPixels = scratchI32.subarray(0, 50176);
+  const s_conv1_2_dwXPad = scratchF32.subarray(3248128, 6516992);
+  const s_conv1_2_wpackT = scratchF32.subarray(6516992, 6553856);
   const s_conv2_1_wpack = scratchF32.subarray(0, 73728);
-  const s_conv2_1_dwCols = scratchF32.subarray(73728, 7499776);
-  const s_conv2_1_wpackT = scratchF32.subarray(7499776, 7573504);
+  const s_conv2_1_dwDyPack = scratchF32.subarray(73728, 1679360);
+  const s_conv2_1_dwPixels = scratchI32.subarray(0, 12544);
+  const s_conv2_1_dwXPad = scratchF32.subarray(1679360, 2511104);
+  const s_conv2_1_wpackT = scratchF32.subarray(2511104, 2584832);
   const s_conv2_2_wpack = scratchF32.subarray(0, 147456);
-  const s_conv2_2_dwCols = scratchF32.subarray(147456, 14798848);
-  const s_conv2_2_wpackT = scratchF32.subarray(14798848, 14946304);
+  const s_conv2_2_dwDyPack = scratchF32.subarray(147456, 1753088);
+  const s_conv2_2_dwPixels = scratchI32.subarray(0, 12544);
+  const s_conv2_2_dwXPad = scratchF32.subarray(1753088, 3416576);
+  const s_conv2_2_wpackT = scratchF32.subarray(3416576, 3564032);
   const s_conv3_1_wpack = scratchF32.subarray(0, 294912);
-  const s_conv3_1_dwCols = scratchF32.subarray(294912, 3957760);
-  const s_conv3_1_wpackT = scratchF32.subarray(3957760, 4252672);
+  const s_conv3_1_dwDyPack = scratchF32.subarray(294912, 1097728);
+  const s_conv3_1_dwPixels = scratchI32.subarray(0, 3136);
+  const s_conv3_1_dwXPad = scratchF32.subarray(1097728, 1528320);
+  const s_conv3_1_wpackT = scratchF32.subarray(1528320, 1823232);
   const s_conv3_2_wpack = scratchF32.subarray(0, 589824);
-  const s_conv3_2_dwCols = scratchF32.subarray(589824, 7865344);
-  const s_conv3_2_wpackT = scratchF32.subarray(7865344, 8455168);
+  const s_conv3_2_dwDyPack = scratchF32.subarray(589824, 1392640);
+  const s_conv3_2_dwPixels = scratchI32.subarray(0, 3136);
+  const s_conv3_2_dwXPad = scratchF32.subarray(1392640, 2253824);
+  const s_conv3_2_wpackT = scratchF32.subarray(2253824, 2843648);
   const s_conv3_3_wpack = scratchF32.subarray(0, 589824);
-  const s_conv3_3_dwCols = scratchF32.subarray(589824, 7865344);
-  const s_conv3_3_wpackT = scratchF32.subarray(7865344, 8455168);
+  const s_conv3_3_dwDyPack = scratchF32.subarray(589824, 1392640);
+  const s_conv3_3_dwPixels = scratchI32.subarray(0, 3136);
+  const s_conv3_3_dwXPad = scratchF32.subarray(1392640, 2253824);
+  const s_conv3_3_wpackT = scratchF32.subarray(2253824, 2843648);
   const s_conv4_1_wpack = scratchF32.subarray(0, 1179648);
-  const s_conv4_1_dwCols = scratchF32.subarray(1179648, 2998528);
-  const s_conv4_1_wpackT = scratchF32.subarray(2998528, 4178176);
+  const s_conv4_1_dwDyPack = scratchF32.subarray(1179648, 1581056);
+  const s_conv4_1_dwPixels = scratchI32.subarray(0, 784);
+  const s_conv4_1_dwXPad = scratchF32.subarray(1581056, 1811456);
+  const s_conv4_1_wpackT = scratchF32.subarray(1811456, 2991104);
   const s_conv4_2_wpack = scratchF32.subarray(0, 2359296);
-  const s_conv4_2_dwCols = scratchF32.subarray(2359296, 5984512);
-  const s_conv4_2_wpackT = scratchF32.subarray(5984512, 8343808);
+  const s_conv4_2_dwDyPack = scratchF32.subarray(2359296, 2760704);
+  const s_conv4_2_dwPixels = scratchI32.subarray(0, 784);
+  const s_conv4_2_dwXPad = scratchF32.subarray(2760704, 3221504);
+  const s_conv4_2_wpackT = scratchF32.subarray(3221504, 5580800);
   const s_conv4_3_wpack = scratchF32.subarray(0, 2359296);
-  const s_conv4_3_dwCols = scratchF32.subarray(2359296, 5984512);
-  const s_conv4_3_wpackT = scratchF32.subarray(5984512, 8343808);
+  const s_conv4_3_dwDyPack = scratchF32.subarray(2359296, 2760704);
+  const s_conv4_3_dwPixels = scratchI32.subarray(0, 784);
+  const s_conv4_3_dwXPad = scratchF32.subarray(2760704, 3221504);
+  const s_conv4_3_wpackT = scratchF32.subarray(3221504, 5580800);
   const s_conv5_1_wpack = scratchF32.subarray(0, 2359296);
-  const s_conv5_1_dwCols = scratchF32.subarray(2359296, 3265600);
-  const s_conv5_1_wpackT = scratchF32.subarray(3265600, 5624896);
+  const s_conv5_1_dwDyPack = scratchF32.subarray(2359296, 2459648);
+  const s_conv5_1_dwPixels = scratchI32.subarray(0, 196);
+  const s_conv5_1_dwXPad = scratchF32.subarray(2459648, 2590720);
+  const s_conv5_1_wpackT = scratchF32.subarray(2590720, 4950016);
   const s_conv5_2_wpack = scratchF32.subarray(0, 2359296);
-  const s_conv5_2_dwCols = scratchF32.subarray(2359296, 3265600);
-  const s_conv5_2_wpackT = scratchF32.subarray(3265600, 5624896);
+  const s_conv5_2_dwDyPack = scratchF32.subarray(2359296, 2459648);
+  const s_conv5_2_dwPixels = scratchI32.subarray(0, 196);
+  const s_conv5_2_dwXPad = scratchF32.subarray(2459648, 2590720);
+  const s_conv5_2_wpackT = scratchF32.subarray(2590720, 4950016);
   const s_conv5_3_wpack = scratchF32.subarray(0, 2359296);
-  const s_conv5_3_dwCols = scratchF32.subarray(2359296, 3265600);
-  const s_conv5_3_wpackT = scratchF32.subarray(3265600, 5624896);
+  const s_conv5_3_dwDyPack = scratchF32.subarray(2359296, 2459648);
+  const s_conv5_3_dwPixels = scratchI32.subarray(0, 196);
+  const s_conv5_3_dwXPad = scratchF32.subarray(2459648, 2590720);
+  const s_conv5_3_wpackT = scratchF32.subarray(2590720, 4950016);
   const dlogits = heap.f32(1000);
   const lossOut = heap.f32(1);
   let lastLossFinite = true;
@@ -1769,8 +1797,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu29: relu [1x512x14x14] -> [1x512x14x14]
     relu_512x14x14_dx(a30, d30, d29);
     // conv5_3: conv2d [1x512x14x14] -> [1x512x14x14]
-    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a28, s_conv5_3_dwCols);
-    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_3_dwCols, d29, gw_conv5_3);
+    conv3x3_p1_512x14x14_to_512_dw_dypack(d29, s_conv5_3_dwDyPack, s_conv5_3_dwPixels);
+    conv3x3_p1_512x14x14_to_512_dw_xpad(a28, s_conv5_3_dwXPad);
+    conv3x3_p1_512x14x14_to_512_dw_packed(s_conv5_3_dwXPad, s_conv5_3_dwDyPack, s_conv5_3_dwPixels, gw_conv5_3);
     conv3x3_p1_512x14x14_to_512_db(d29, gb_conv5_3);
     conv3x3_p1_512x14x14_to_512_dx_pack(w_conv5_3, s_conv5_3_wpackT);
     conv3x3_p1_512x14x14_to_512_dx_direct(d29, s_conv5_3_wpackT, d28);
@@ -1779,8 +1808,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu27: relu [1x512x14x14] -> [1x512x14x14]
     relu_512x14x14_dx(a28, d28, d27);
     // conv5_2: conv2d [1x512x14x14] -> [1x512x14x14]
-    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a26, s_conv5_2_dwCols);
-    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_2_dwCols, d27, gw_conv5_2);
+    conv3x3_p1_512x14x14_to_512_dw_dypack(d27, s_conv5_2_dwDyPack, s_conv5_2_dwPixels);
+    conv3x3_p1_512x14x14_to_512_dw_xpad(a26, s_conv5_2_dwXPad);
+    conv3x3_p1_512x14x14_to_512_dw_packed(s_conv5_2_dwXPad, s_conv5_2_dwDyPack, s_conv5_2_dwPixels, gw_conv5_2);
     conv3x3_p1_512x14x14_to_512_db(d27, gb_conv5_2);
     conv3x3_p1_512x14x14_to_512_dx_pack(w_conv5_2, s_conv5_2_wpackT);
     conv3x3_p1_512x14x14_to_512_dx_direct(d27, s_conv5_2_wpackT, d26);
@@ -1789,8 +1819,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu25: relu [1x512x14x14] -> [1x512x14x14]
     relu_512x14x14_dx(a26, d26, d25);
     // conv5_1: conv2d [1x512x14x14] -> [1x512x14x14]
-    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a24, s_conv5_1_dwCols);
-    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_1_dwCols, d25, gw_conv5_1);
+    conv3x3_p1_512x14x14_to_512_dw_dypack(d25, s_conv5_1_dwDyPack, s_conv5_1_dwPixels);
+    conv3x3_p1_512x14x14_to_512_dw_xpad(a24, s_conv5_1_dwXPad);
+    conv3x3_p1_512x14x14_to_512_dw_packed(s_conv5_1_dwXPad, s_conv5_1_dwDyPack, s_conv5_1_dwPixels, gw_conv5_1);
     conv3x3_p1_512x14x14_to_512_db(d25, gb_conv5_1);
     conv3x3_p1_512x14x14_to_512_dx_pack(w_conv5_1, s_conv5_1_wpackT);
     conv3x3_p1_512x14x14_to_512_dx_direct(d25, s_conv5_1_wpackT, d24);
@@ -1801,8 +1832,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu22: relu [1x512x28x28] -> [1x512x28x28]
     relu_512x28x28_dx(a23, d23, d22);
     // conv4_3: conv2d [1x512x28x28] -> [1x512x28x28]
-    conv3x3_p1_512x28x28_to_512_dw_im2row_cols(a21, s_conv4_3_dwCols);
-    conv3x3_p1_512x28x28_to_512_dw_im2row_gemm(s_conv4_3_dwCols, d22, gw_conv4_3);
+    conv3x3_p1_512x28x28_to_512_dw_dypack(d22, s_conv4_3_dwDyPack, s_conv4_3_dwPixels);
+    conv3x3_p1_512x28x28_to_512_dw_xpad(a21, s_conv4_3_dwXPad);
+    conv3x3_p1_512x28x28_to_512_dw_packed(s_conv4_3_dwXPad, s_conv4_3_dwDyPack, s_conv4_3_dwPixels, gw_conv4_3);
     conv3x3_p1_512x28x28_to_512_db(d22, gb_conv4_3);
     conv3x3_p1_512x28x28_to_512_dx_pack(w_conv4_3, s_conv4_3_wpackT);
     conv3x3_p1_512x28x28_to_512_dx_direct(d22, s_conv4_3_wpackT, d21);
@@ -1811,8 +1843,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu20: relu [1x512x28x28] -> [1x512x28x28]
     relu_512x28x28_dx(a21, d21, d20);
     // conv4_2: conv2d [1x512x28x28] -> [1x512x28x28]
-    conv3x3_p1_512x28x28_to_512_dw_im2row_cols(a19, s_conv4_2_dwCols);
-    conv3x3_p1_512x28x28_to_512_dw_im2row_gemm(s_conv4_2_dwCols, d20, gw_conv4_2);
+    conv3x3_p1_512x28x28_to_512_dw_dypack(d20, s_conv4_2_dwDyPack, s_conv4_2_dwPixels);
+    conv3x3_p1_512x28x28_to_512_dw_xpad(a19, s_conv4_2_dwXPad);
+    conv3x3_p1_512x28x28_to_512_dw_packed(s_conv4_2_dwXPad, s_conv4_2_dwDyPack, s_conv4_2_dwPixels, gw_conv4_2);
     conv3x3_p1_512x28x28_to_512_db(d20, gb_conv4_2);
     conv3x3_p1_512x28x28_to_512_dx_pack(w_conv4_2, s_conv4_2_wpackT);
     conv3x3_p1_512x28x28_to_512_dx_direct(d20, s_conv4_2_wpackT, d19);
@@ -1821,8 +1854,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu18: relu [1x512x28x28] -> [1x512x28x28]
     relu_512x28x28_dx(a19, d19, d18);
     // conv4_1: conv2d [1x256x28x28] -> [1x512x28x28]
-    conv3x3_p1_256x28x28_to_512_dw_im2row_cols(a17, s_conv4_1_dwCols);
-    conv3x3_p1_256x28x28_to_512_dw_im2row_gemm(s_conv4_1_dwCols, d18, gw_conv4_1);
+    conv3x3_p1_256x28x28_to_512_dw_dypack(d18, s_conv4_1_dwDyPack, s_conv4_1_dwPixels);
+    conv3x3_p1_256x28x28_to_512_dw_xpad(a17, s_conv4_1_dwXPad);
+    conv3x3_p1_256x28x28_to_512_dw_packed(s_conv4_1_dwXPad, s_conv4_1_dwDyPack, s_conv4_1_dwPixels, gw_conv4_1);
     conv3x3_p1_256x28x28_to_512_db(d18, gb_conv4_1);
     conv3x3_p1_256x28x28_to_512_dx_pack(w_conv4_1, s_conv4_1_wpackT);
     conv3x3_p1_256x28x28_to_512_dx_direct(d18, s_conv4_1_wpackT, d17);
@@ -1833,8 +1867,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu15: relu [1x256x56x56] -> [1x256x56x56]
     relu_256x56x56_dx(a16, d16, d15);
     // conv3_3: conv2d [1x256x56x56] -> [1x256x56x56]
-    conv3x3_p1_256x56x56_to_256_dw_im2row_cols(a14, s_conv3_3_dwCols);
-    conv3x3_p1_256x56x56_to_256_dw_im2row_gemm(s_conv3_3_dwCols, d15, gw_conv3_3);
+    conv3x3_p1_256x56x56_to_256_dw_dypack(d15, s_conv3_3_dwDyPack, s_conv3_3_dwPixels);
+    conv3x3_p1_256x56x56_to_256_dw_xpad(a14, s_conv3_3_dwXPad);
+    conv3x3_p1_256x56x56_to_256_dw_packed(s_conv3_3_dwXPad, s_conv3_3_dwDyPack, s_conv3_3_dwPixels, gw_conv3_3);
     conv3x3_p1_256x56x56_to_256_db(d15, gb_conv3_3);
     conv3x3_p1_256x56x56_to_256_dx_pack(w_conv3_3, s_conv3_3_wpackT);
     conv3x3_p1_256x56x56_to_256_dx_direct(d15, s_conv3_3_wpackT, d14);
@@ -1843,8 +1878,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu13: relu [1x256x56x56] -> [1x256x56x56]
     relu_256x56x56_dx(a14, d14, d13);
     // conv3_2: conv2d [1x256x56x56] -> [1x256x56x56]
-    conv3x3_p1_256x56x56_to_256_dw_im2row_cols(a12, s_conv3_2_dwCols);
-    conv3x3_p1_256x56x56_to_256_dw_im2row_gemm(s_conv3_2_dwCols, d13, gw_conv3_2);
+    conv3x3_p1_256x56x56_to_256_dw_dypack(d13, s_conv3_2_dwDyPack, s_conv3_2_dwPixels);
+    conv3x3_p1_256x56x56_to_256_dw_xpad(a12, s_conv3_2_dwXPad);
+    conv3x3_p1_256x56x56_to_256_dw_packed(s_conv3_2_dwXPad, s_conv3_2_dwDyPack, s_conv3_2_dwPixels, gw_conv3_2);
     conv3x3_p1_256x56x56_to_256_db(d13, gb_conv3_2);
     conv3x3_p1_256x56x56_to_256_dx_pack(w_conv3_2, s_conv3_2_wpackT);
     conv3x3_p1_256x56x56_to_256_dx_direct(d13, s_conv3_2_wpackT, d12);
@@ -1853,8 +1889,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu11: relu [1x256x56x56] -> [1x256x56x56]
     relu_256x56x56_dx(a12, d12, d11);
     // conv3_1: conv2d [1x128x56x56] -> [1x256x56x56]
-    conv3x3_p1_128x56x56_to_256_dw_im2row_cols(a10, s_conv3_1_dwCols);
-    conv3x3_p1_128x56x56_to_256_dw_im2row_gemm(s_conv3_1_dwCols, d11, gw_conv3_1);
+    conv3x3_p1_128x56x56_to_256_dw_dypack(d11, s_conv3_1_dwDyPack, s_conv3_1_dwPixels);
+    conv3x3_p1_128x56x56_to_256_dw_xpad(a10, s_conv3_1_dwXPad);
+    conv3x3_p1_128x56x56_to_256_dw_packed(s_conv3_1_dwXPad, s_conv3_1_dwDyPack, s_conv3_1_dwPixels, gw_conv3_1);
     conv3x3_p1_128x56x56_to_256_db(d11, gb_conv3_1);
     conv3x3_p1_128x56x56_to_256_dx_pack(w_conv3_1, s_conv3_1_wpackT);
     conv3x3_p1_128x56x56_to_256_dx_direct(d11, s_conv3_1_wpackT, d10);
@@ -1865,8 +1902,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu8: relu [1x128x112x112] -> [1x128x112x112]
     relu_128x112x112_dx(a9, d9, d8);
     // conv2_2: conv2d [1x128x112x112] -> [1x128x112x112]
-    conv3x3_p1_128x112x112_to_128_dw_im2row_cols(a7, s_conv2_2_dwCols);
-    conv3x3_p1_128x112x112_to_128_dw_im2row_gemm(s_conv2_2_dwCols, d8, gw_conv2_2);
+    conv3x3_p1_128x112x112_to_128_dw_dypack(d8, s_conv2_2_dwDyPack, s_conv2_2_dwPixels);
+    conv3x3_p1_128x112x112_to_128_dw_xpad(a7, s_conv2_2_dwXPad);
+    conv3x3_p1_128x112x112_to_128_dw_packed(s_conv2_2_dwXPad, s_conv2_2_dwDyPack, s_conv2_2_dwPixels, gw_conv2_2);
     conv3x3_p1_128x112x112_to_128_db(d8, gb_conv2_2);
     conv3x3_p1_128x112x112_to_128_dx_pack(w_conv2_2, s_conv2_2_wpackT);
     conv3x3_p1_128x112x112_to_128_dx_direct(d8, s_conv2_2_wpackT, d7);
@@ -1875,8 +1913,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu6: relu [1x128x112x112] -> [1x128x112x112]
     relu_128x112x112_dx(a7, d7, d6);
     // conv2_1: conv2d [1x64x112x112] -> [1x128x112x112]
-    conv3x3_p1_64x112x112_to_128_dw_im2row_cols(a5, s_conv2_1_dwCols);
-    conv3x3_p1_64x112x112_to_128_dw_im2row_gemm(s_conv2_1_dwCols, d6, gw_conv2_1);
+    conv3x3_p1_64x112x112_to_128_dw_dypack(d6, s_conv2_1_dwDyPack, s_conv2_1_dwPixels);
+    conv3x3_p1_64x112x112_to_128_dw_xpad(a5, s_conv2_1_dwXPad);
+    conv3x3_p1_64x112x112_to_128_dw_packed(s_conv2_1_dwXPad, s_conv2_1_dwDyPack, s_conv2_1_dwPixels, gw_conv2_1);
     conv3x3_p1_64x112x112_to_128_db(d6, gb_conv2_1);
     conv3x3_p1_64x112x112_to_128_dx_pack(w_conv2_1, s_conv2_1_wpackT);
     conv3x3_p1_64x112x112_to_128_dx_direct(d6, s_conv2_1_wpackT, d5);
@@ -1887,8 +1926,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu3: relu [1x64x224x224] -> [1x64x224x224]
     relu_64x224x224_dx(a4, d4, d3);
     // conv1_2: conv2d [1x64x224x224] -> [1x64x224x224]
-    conv3x3_p1_64x224x224_to_64_dw_im2row_cols(a2, s_conv1_2_dwCols);
-    conv3x3_p1_64x224x224_to_64_dw_im2row_gemm(s_conv1_2_dwCols, d3, gw_conv1_2);
+    conv3x3_p1_64x224x224_to_64_dw_dypack(d3, s_conv1_2_dwDyPack, s_conv1_2_dwPixels);
+    conv3x3_p1_64x224x224_to_64_dw_xpad(a2, s_conv1_2_dwXPad);
+    conv3x3_p1_64x224x224_to_64_dw_packed(s_conv1_2_dwXPad, s_conv1_2_dwDyPack, s_conv1_2_dwPixels, gw_conv1_2);
     conv3x3_p1_64x224x224_to_64_db(d3, gb_conv1_2);
     conv3x3_p1_64x224x224_to_64_dx_pack(w_conv1_2, s_conv1_2_wpackT);
     conv3x3_p1_64x224x224_to_64_dx_direct(d3, s_conv1_2_wpackT, d2);
@@ -1897,7 +1937,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu1: relu [1x64x224x224] -> [1x64x224x224]
     relu_64x224x224_dx(a2, d2, d1);
     // conv1_1: conv2d [1x3x224x224] -> [1x64x224x224]
-    conv3x3_p1_3x224x224_to_64_dw_direct(a0, d1, gw_conv1_1);
+    conv3x3_p1_3x224x224_to_64_dw_dypack(d1, s_conv1_1_dwDyPack, s_conv1_1_dwPixels);
+    conv3x3_p1_3x224x224_to_64_dw_xpad(a0, s_conv1_1_dwXPad);
+    conv3x3_p1_3x224x224_to_64_dw_packed(s_conv1_1_dwXPad, s_conv1_1_dwDyPack, s_conv1_1_dwPixels, gw_conv1_1);
     conv3x3_p1_3x224x224_to_64_db(d1, gb_conv1_1);
     conv3x3_p1_3x224x224_to_64_dx_direct(d1, w_conv1_1, d0);
     conv3x3_p1_3x224x224_to_64_dx_direct_rows(d1, w_conv1_1, d0);
@@ -1941,8 +1983,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu29: relu [1x512x14x14] -> [1x512x14x14]
     relu_512x14x14_dx(a30, d30, d29);
     // conv5_3: conv2d [1x512x14x14] -> [1x512x14x14]
-    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a28, s_conv5_3_dwCols);
-    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_3_dwCols, d29, gw_conv5_3);
+    conv3x3_p1_512x14x14_to_512_dw_dypack(d29, s_conv5_3_dwDyPack, s_conv5_3_dwPixels);
+    conv3x3_p1_512x14x14_to_512_dw_xpad(a28, s_conv5_3_dwXPad);
+    conv3x3_p1_512x14x14_to_512_dw_packed(s_conv5_3_dwXPad, s_conv5_3_dwDyPack, s_conv5_3_dwPixels, gw_conv5_3);
     conv3x3_p1_512x14x14_to_512_db(d29, gb_conv5_3);
     conv3x3_p1_512x14x14_to_512_dx_pack(w_conv5_3, s_conv5_3_wpackT);
     conv3x3_p1_512x14x14_to_512_dx_direct(d29, s_conv5_3_wpackT, d28);
@@ -1951,8 +1994,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu27: relu [1x512x14x14] -> [1x512x14x14]
     relu_512x14x14_dx(a28, d28, d27);
     // conv5_2: conv2d [1x512x14x14] -> [1x512x14x14]
-    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a26, s_conv5_2_dwCols);
-    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_2_dwCols, d27, gw_conv5_2);
+    conv3x3_p1_512x14x14_to_512_dw_dypack(d27, s_conv5_2_dwDyPack, s_conv5_2_dwPixels);
+    conv3x3_p1_512x14x14_to_512_dw_xpad(a26, s_conv5_2_dwXPad);
+    conv3x3_p1_512x14x14_to_512_dw_packed(s_conv5_2_dwXPad, s_conv5_2_dwDyPack, s_conv5_2_dwPixels, gw_conv5_2);
     conv3x3_p1_512x14x14_to_512_db(d27, gb_conv5_2);
     conv3x3_p1_512x14x14_to_512_dx_pack(w_conv5_2, s_conv5_2_wpackT);
     conv3x3_p1_512x14x14_to_512_dx_direct(d27, s_conv5_2_wpackT, d26);
@@ -1961,8 +2005,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu25: relu [1x512x14x14] -> [1x512x14x14]
     relu_512x14x14_dx(a26, d26, d25);
     // conv5_1: conv2d [1x512x14x14] -> [1x512x14x14]
-    conv3x3_p1_512x14x14_to_512_dw_im2row_cols(a24, s_conv5_1_dwCols);
-    conv3x3_p1_512x14x14_to_512_dw_im2row_gemm(s_conv5_1_dwCols, d25, gw_conv5_1);
+    conv3x3_p1_512x14x14_to_512_dw_dypack(d25, s_conv5_1_dwDyPack, s_conv5_1_dwPixels);
+    conv3x3_p1_512x14x14_to_512_dw_xpad(a24, s_conv5_1_dwXPad);
+    conv3x3_p1_512x14x14_to_512_dw_packed(s_conv5_1_dwXPad, s_conv5_1_dwDyPack, s_conv5_1_dwPixels, gw_conv5_1);
     conv3x3_p1_512x14x14_to_512_db(d25, gb_conv5_1);
     conv3x3_p1_512x14x14_to_512_dx_pack(w_conv5_1, s_conv5_1_wpackT);
     conv3x3_p1_512x14x14_to_512_dx_direct(d25, s_conv5_1_wpackT, d24);
@@ -1973,8 +2018,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu22: relu [1x512x28x28] -> [1x512x28x28]
     relu_512x28x28_dx(a23, d23, d22);
     // conv4_3: conv2d [1x512x28x28] -> [1x512x28x28]
-    conv3x3_p1_512x28x28_to_512_dw_im2row_cols(a21, s_conv4_3_dwCols);
-    conv3x3_p1_512x28x28_to_512_dw_im2row_gemm(s_conv4_3_dwCols, d22, gw_conv4_3);
+    conv3x3_p1_512x28x28_to_512_dw_dypack(d22, s_conv4_3_dwDyPack, s_conv4_3_dwPixels);
+    conv3x3_p1_512x28x28_to_512_dw_xpad(a21, s_conv4_3_dwXPad);
+    conv3x3_p1_512x28x28_to_512_dw_packed(s_conv4_3_dwXPad, s_conv4_3_dwDyPack, s_conv4_3_dwPixels, gw_conv4_3);
     conv3x3_p1_512x28x28_to_512_db(d22, gb_conv4_3);
     conv3x3_p1_512x28x28_to_512_dx_pack(w_conv4_3, s_conv4_3_wpackT);
     conv3x3_p1_512x28x28_to_512_dx_direct(d22, s_conv4_3_wpackT, d21);
@@ -1983,8 +2029,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu20: relu [1x512x28x28] -> [1x512x28x28]
     relu_512x28x28_dx(a21, d21, d20);
     // conv4_2: conv2d [1x512x28x28] -> [1x512x28x28]
-    conv3x3_p1_512x28x28_to_512_dw_im2row_cols(a19, s_conv4_2_dwCols);
-    conv3x3_p1_512x28x28_to_512_dw_im2row_gemm(s_conv4_2_dwCols, d20, gw_conv4_2);
+    conv3x3_p1_512x28x28_to_512_dw_dypack(d20, s_conv4_2_dwDyPack, s_conv4_2_dwPixels);
+    conv3x3_p1_512x28x28_to_512_dw_xpad(a19, s_conv4_2_dwXPad);
+    conv3x3_p1_512x28x28_to_512_dw_packed(s_conv4_2_dwXPad, s_conv4_2_dwDyPack, s_conv4_2_dwPixels, gw_conv4_2);
     conv3x3_p1_512x28x28_to_512_db(d20, gb_conv4_2);
     conv3x3_p1_512x28x28_to_512_dx_pack(w_conv4_2, s_conv4_2_wpackT);
     conv3x3_p1_512x28x28_to_512_dx_direct(d20, s_conv4_2_wpackT, d19);
@@ -1993,8 +2040,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu18: relu [1x512x28x28] -> [1x512x28x28]
     relu_512x28x28_dx(a19, d19, d18);
     // conv4_1: conv2d [1x256x28x28] -> [1x512x28x28]
-    conv3x3_p1_256x28x28_to_512_dw_im2row_cols(a17, s_conv4_1_dwCols);
-    conv3x3_p1_256x28x28_to_512_dw_im2row_gemm(s_conv4_1_dwCols, d18, gw_conv4_1);
+    conv3x3_p1_256x28x28_to_512_dw_dypack(d18, s_conv4_1_dwDyPack, s_conv4_1_dwPixels);
+    conv3x3_p1_256x28x28_to_512_dw_xpad(a17, s_conv4_1_dwXPad);
+    conv3x3_p1_256x28x28_to_512_dw_packed(s_conv4_1_dwXPad, s_conv4_1_dwDyPack, s_conv4_1_dwPixels, gw_conv4_1);
     conv3x3_p1_256x28x28_to_512_db(d18, gb_conv4_1);
     conv3x3_p1_256x28x28_to_512_dx_pack(w_conv4_1, s_conv4_1_wpackT);
     conv3x3_p1_256x28x28_to_512_dx_direct(d18, s_conv4_1_wpackT, d17);
@@ -2005,8 +2053,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu15: relu [1x256x56x56] -> [1x256x56x56]
     relu_256x56x56_dx(a16, d16, d15);
     // conv3_3: conv2d [1x256x56x56] -> [1x256x56x56]
-    conv3x3_p1_256x56x56_to_256_dw_im2row_cols(a14, s_conv3_3_dwCols);
-    conv3x3_p1_256x56x56_to_256_dw_im2row_gemm(s_conv3_3_dwCols, d15, gw_conv3_3);
+    conv3x3_p1_256x56x56_to_256_dw_dypack(d15, s_conv3_3_dwDyPack, s_conv3_3_dwPixels);
+    conv3x3_p1_256x56x56_to_256_dw_xpad(a14, s_conv3_3_dwXPad);
+    conv3x3_p1_256x56x56_to_256_dw_packed(s_conv3_3_dwXPad, s_conv3_3_dwDyPack, s_conv3_3_dwPixels, gw_conv3_3);
     conv3x3_p1_256x56x56_to_256_db(d15, gb_conv3_3);
     conv3x3_p1_256x56x56_to_256_dx_pack(w_conv3_3, s_conv3_3_wpackT);
     conv3x3_p1_256x56x56_to_256_dx_direct(d15, s_conv3_3_wpackT, d14);
@@ -2015,8 +2064,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu13: relu [1x256x56x56] -> [1x256x56x56]
     relu_256x56x56_dx(a14, d14, d13);
     // conv3_2: conv2d [1x256x56x56] -> [1x256x56x56]
-    conv3x3_p1_256x56x56_to_256_dw_im2row_cols(a12, s_conv3_2_dwCols);
-    conv3x3_p1_256x56x56_to_256_dw_im2row_gemm(s_conv3_2_dwCols, d13, gw_conv3_2);
+    conv3x3_p1_256x56x56_to_256_dw_dypack(d13, s_conv3_2_dwDyPack, s_conv3_2_dwPixels);
+    conv3x3_p1_256x56x56_to_256_dw_xpad(a12, s_conv3_2_dwXPad);
+    conv3x3_p1_256x56x56_to_256_dw_packed(s_conv3_2_dwXPad, s_conv3_2_dwDyPack, s_conv3_2_dwPixels, gw_conv3_2);
     conv3x3_p1_256x56x56_to_256_db(d13, gb_conv3_2);
     conv3x3_p1_256x56x56_to_256_dx_pack(w_conv3_2, s_conv3_2_wpackT);
     conv3x3_p1_256x56x56_to_256_dx_direct(d13, s_conv3_2_wpackT, d12);
@@ -2025,8 +2075,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu11: relu [1x256x56x56] -> [1x256x56x56]
     relu_256x56x56_dx(a12, d12, d11);
     // conv3_1: conv2d [1x128x56x56] -> [1x256x56x56]
-    conv3x3_p1_128x56x56_to_256_dw_im2row_cols(a10, s_conv3_1_dwCols);
-    conv3x3_p1_128x56x56_to_256_dw_im2row_gemm(s_conv3_1_dwCols, d11, gw_conv3_1);
+    conv3x3_p1_128x56x56_to_256_dw_dypack(d11, s_conv3_1_dwDyPack, s_conv3_1_dwPixels);
+    conv3x3_p1_128x56x56_to_256_dw_xpad(a10, s_conv3_1_dwXPad);
+    conv3x3_p1_128x56x56_to_256_dw_packed(s_conv3_1_dwXPad, s_conv3_1_dwDyPack, s_conv3_1_dwPixels, gw_conv3_1);
     conv3x3_p1_128x56x56_to_256_db(d11, gb_conv3_1);
     conv3x3_p1_128x56x56_to_256_dx_pack(w_conv3_1, s_conv3_1_wpackT);
     conv3x3_p1_128x56x56_to_256_dx_direct(d11, s_conv3_1_wpackT, d10);
@@ -2037,8 +2088,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu8: relu [1x128x112x112] -> [1x128x112x112]
     relu_128x112x112_dx(a9, d9, d8);
     // conv2_2: conv2d [1x128x112x112] -> [1x128x112x112]
-    conv3x3_p1_128x112x112_to_128_dw_im2row_cols(a7, s_conv2_2_dwCols);
-    conv3x3_p1_128x112x112_to_128_dw_im2row_gemm(s_conv2_2_dwCols, d8, gw_conv2_2);
+    conv3x3_p1_128x112x112_to_128_dw_dypack(d8, s_conv2_2_dwDyPack, s_conv2_2_dwPixels);
+    conv3x3_p1_128x112x112_to_128_dw_xpad(a7, s_conv2_2_dwXPad);
+    conv3x3_p1_128x112x112_to_128_dw_packed(s_conv2_2_dwXPad, s_conv2_2_dwDyPack, s_conv2_2_dwPixels, gw_conv2_2);
     conv3x3_p1_128x112x112_to_128_db(d8, gb_conv2_2);
     conv3x3_p1_128x112x112_to_128_dx_pack(w_conv2_2, s_conv2_2_wpackT);
     conv3x3_p1_128x112x112_to_128_dx_direct(d8, s_conv2_2_wpackT, d7);
@@ -2047,8 +2099,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu6: relu [1x128x112x112] -> [1x128x112x112]
     relu_128x112x112_dx(a7, d7, d6);
     // conv2_1: conv2d [1x64x112x112] -> [1x128x112x112]
-    conv3x3_p1_64x112x112_to_128_dw_im2row_cols(a5, s_conv2_1_dwCols);
-    conv3x3_p1_64x112x112_to_128_dw_im2row_gemm(s_conv2_1_dwCols, d6, gw_conv2_1);
+    conv3x3_p1_64x112x112_to_128_dw_dypack(d6, s_conv2_1_dwDyPack, s_conv2_1_dwPixels);
+    conv3x3_p1_64x112x112_to_128_dw_xpad(a5, s_conv2_1_dwXPad);
+    conv3x3_p1_64x112x112_to_128_dw_packed(s_conv2_1_dwXPad, s_conv2_1_dwDyPack, s_conv2_1_dwPixels, gw_conv2_1);
     conv3x3_p1_64x112x112_to_128_db(d6, gb_conv2_1);
     conv3x3_p1_64x112x112_to_128_dx_pack(w_conv2_1, s_conv2_1_wpackT);
     conv3x3_p1_64x112x112_to_128_dx_direct(d6, s_conv2_1_wpackT, d5);
@@ -2059,8 +2112,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu3: relu [1x64x224x224] -> [1x64x224x224]
     relu_64x224x224_dx(a4, d4, d3);
     // conv1_2: conv2d [1x64x224x224] -> [1x64x224x224]
-    conv3x3_p1_64x224x224_to_64_dw_im2row_cols(a2, s_conv1_2_dwCols);
-    conv3x3_p1_64x224x224_to_64_dw_im2row_gemm(s_conv1_2_dwCols, d3, gw_conv1_2);
+    conv3x3_p1_64x224x224_to_64_dw_dypack(d3, s_conv1_2_dwDyPack, s_conv1_2_dwPixels);
+    conv3x3_p1_64x224x224_to_64_dw_xpad(a2, s_conv1_2_dwXPad);
+    conv3x3_p1_64x224x224_to_64_dw_packed(s_conv1_2_dwXPad, s_conv1_2_dwDyPack, s_conv1_2_dwPixels, gw_conv1_2);
     conv3x3_p1_64x224x224_to_64_db(d3, gb_conv1_2);
     conv3x3_p1_64x224x224_to_64_dx_pack(w_conv1_2, s_conv1_2_wpackT);
     conv3x3_p1_64x224x224_to_64_dx_direct(d3, s_conv1_2_wpackT, d2);
@@ -2069,7 +2123,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu1: relu [1x64x224x224] -> [1x64x224x224]
     relu_64x224x224_dx(a2, d2, d1);
     // conv1_1: conv2d [1x3x224x224] -> [1x64x224x224] (no dx: nothing before it learns)
-    conv3x3_p1_3x224x224_to_64_dw_direct(a0, d1, gw_conv1_1);
+    conv3x3_p1_3x224x224_to_64_dw_dypack(d1, s_conv1_1_dwDyPack, s_conv1_1_dwPixels);
+    conv3x3_p1_3x224x224_to_64_dw_xpad(a0, s_conv1_1_dwXPad);
+    conv3x3_p1_3x224x224_to_64_dw_packed(s_conv1_1_dwXPad, s_conv1_1_dwDyPack, s_conv1_1_dwPixels, gw_conv1_1);
     conv3x3_p1_3x224x224_to_64_db(d1, gb_conv1_1);
   }
 

@@ -560,9 +560,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   // worker threads only where some kernel is cut into chunks (a model of small kernels runs them all whole on the calling thread)
   const workers = threads > 1 && SPLIT_KERNELS.length > 0;
   // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads, if any)
-  const heap = createHeap(12649856, 320, workers);
+  const heap = createHeap(9080192, 320, workers);
   const pool = workers ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
-  const { conv3x3_p1_3x32x32_to_16_fwd_pack, conv3x3_p1_3x32x32_to_16_fwd_direct, conv3x3_p1_3x32x32_to_16_fwd_direct_rows, conv3x3_p1_3x32x32_to_16_fwd_direct_cols, conv3x3_p1_3x32x32_to_16_dw_direct, conv3x3_p1_3x32x32_to_16_db, conv3x3_p1_3x32x32_to_16_dx_direct, conv3x3_p1_3x32x32_to_16_dx_direct_rows, conv3x3_p1_3x32x32_to_16_dx_direct_cols, relu_16x32x32_fwd, relu_16x32x32_dx, conv3x3_p1_16x32x32_to_16_fwd_pack, conv3x3_p1_16x32x32_to_16_fwd_direct, conv3x3_p1_16x32x32_to_16_fwd_direct_rows, conv3x3_p1_16x32x32_to_16_fwd_direct_cols, conv3x3_p1_16x32x32_to_16_dw_im2row_cols, conv3x3_p1_16x32x32_to_16_dw_im2row_gemm, conv3x3_p1_16x32x32_to_16_db, conv3x3_p1_16x32x32_to_16_dx_pack, conv3x3_p1_16x32x32_to_16_dx_direct, conv3x3_p1_16x32x32_to_16_dx_direct_rows, conv3x3_p1_16x32x32_to_16_dx_direct_cols, conv3x3_s2_p1_16x32x32_to_32_fwd_pack, conv3x3_s2_p1_16x32x32_to_32_fwd_direct, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols, conv3x3_s2_p1_16x32x32_to_32_dw_im2row_cols, conv3x3_s2_p1_16x32x32_to_32_dw_im2row_gemm, conv3x3_s2_p1_16x32x32_to_32_db, conv3x3_s2_p1_16x32x32_to_32_dx_pack, conv3x3_s2_p1_16x32x32_to_32_dx_direct, conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows, conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols, relu_32x16x16_fwd, relu_32x16x16_dx, conv3x3_p1_32x16x16_to_32_fwd_pack, conv3x3_p1_32x16x16_to_32_fwd_direct, conv3x3_p1_32x16x16_to_32_fwd_direct_rows, conv3x3_p1_32x16x16_to_32_fwd_direct_cols, conv3x3_p1_32x16x16_to_32_dw_im2row_cols, conv3x3_p1_32x16x16_to_32_dw_im2row_gemm, conv3x3_p1_32x16x16_to_32_db, conv3x3_p1_32x16x16_to_32_dx_pack, conv3x3_p1_32x16x16_to_32_dx_direct, conv3x3_p1_32x16x16_to_32_dx_direct_rows, conv3x3_p1_32x16x16_to_32_dx_direct_cols, maxpool2x2_s2_32x16x16_fwd, maxpool2x2_s2_32x16x16_dx, conv1x1_32x8x8_to_64_fwd_pack, conv1x1_32x8x8_to_64_fwd_direct, conv1x1_32x8x8_to_64_dw_im2row_cols, conv1x1_32x8x8_to_64_dw_im2row_gemm, conv1x1_32x8x8_to_64_db, conv1x1_32x8x8_to_64_dx_pack, conv1x1_32x8x8_to_64_dx_direct, relu_64x8x8_fwd, relu_64x8x8_dx, global_avgpool_64x8x8_fwd, global_avgpool_64x8x8_dx, linear_64_to_10_fwd, linear_64_to_10_dw, linear_64_to_10_db, linear_64_to_10_dx, softmax_xent_8x10, sgd_19418, sgd_momentum_19418, adam_19418, adam_amsgrad_19418 } = wasmKernels(heap, pool);
+  const { conv3x3_p1_3x32x32_to_16_fwd_pack, conv3x3_p1_3x32x32_to_16_fwd_direct, conv3x3_p1_3x32x32_to_16_fwd_direct_rows, conv3x3_p1_3x32x32_to_16_fwd_direct_cols, conv3x3_p1_3x32x32_to_16_dw_dypack, conv3x3_p1_3x32x32_to_16_dw_xpad, conv3x3_p1_3x32x32_to_16_dw_packed, conv3x3_p1_3x32x32_to_16_db, conv3x3_p1_3x32x32_to_16_dx_direct, conv3x3_p1_3x32x32_to_16_dx_direct_rows, conv3x3_p1_3x32x32_to_16_dx_direct_cols, relu_16x32x32_fwd, relu_16x32x32_dx, conv3x3_p1_16x32x32_to_16_fwd_pack, conv3x3_p1_16x32x32_to_16_fwd_direct, conv3x3_p1_16x32x32_to_16_fwd_direct_rows, conv3x3_p1_16x32x32_to_16_fwd_direct_cols, conv3x3_p1_16x32x32_to_16_dw_dypack, conv3x3_p1_16x32x32_to_16_dw_xpad, conv3x3_p1_16x32x32_to_16_dw_packed, conv3x3_p1_16x32x32_to_16_db, conv3x3_p1_16x32x32_to_16_dx_pack, conv3x3_p1_16x32x32_to_16_dx_direct, conv3x3_p1_16x32x32_to_16_dx_direct_rows, conv3x3_p1_16x32x32_to_16_dx_direct_cols, conv3x3_s2_p1_16x32x32_to_32_fwd_pack, conv3x3_s2_p1_16x32x32_to_32_fwd_direct, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols, conv3x3_s2_p1_16x32x32_to_32_dw_dypack, conv3x3_s2_p1_16x32x32_to_32_dw_xpad, conv3x3_s2_p1_16x32x32_to_32_dw_packed, conv3x3_s2_p1_16x32x32_to_32_db, conv3x3_s2_p1_16x32x32_to_32_dx_pack, conv3x3_s2_p1_16x32x32_to_32_dx_direct, conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows, conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols, relu_32x16x16_fwd, relu_32x16x16_dx, conv3x3_p1_32x16x16_to_32_fwd_pack, conv3x3_p1_32x16x16_to_32_fwd_direct, conv3x3_p1_32x16x16_to_32_fwd_direct_rows, conv3x3_p1_32x16x16_to_32_fwd_direct_cols, conv3x3_p1_32x16x16_to_32_dw_dypack, conv3x3_p1_32x16x16_to_32_dw_xpad, conv3x3_p1_32x16x16_to_32_dw_packed, conv3x3_p1_32x16x16_to_32_db, conv3x3_p1_32x16x16_to_32_dx_pack, conv3x3_p1_32x16x16_to_32_dx_direct, conv3x3_p1_32x16x16_to_32_dx_direct_rows, conv3x3_p1_32x16x16_to_32_dx_direct_cols, maxpool2x2_s2_32x16x16_fwd, maxpool2x2_s2_32x16x16_dx, conv1x1_32x8x8_to_64_fwd_pack, conv1x1_32x8x8_to_64_fwd_direct, conv1x1_32x8x8_to_64_dw_dypack, conv1x1_32x8x8_to_64_dw_packed, conv1x1_32x8x8_to_64_db, conv1x1_32x8x8_to_64_dx_pack, conv1x1_32x8x8_to_64_dx_direct, relu_64x8x8_fwd, relu_64x8x8_dx, global_avgpool_64x8x8_fwd, global_avgpool_64x8x8_dx, linear_64_to_10_fwd, linear_64_to_10_dw, linear_64_to_10_db, linear_64_to_10_dx, softmax_xent_8x10, sgd_19418, sgd_momentum_19418, adam_19418, adam_amsgrad_19418 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('vgg_small.createWasmModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
@@ -660,21 +660,32 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const d11 = heap.f32(32768);
   const d13 = heap.f32(512);
   // scratch: kept buffers survive until backward; the others share one arena per type (layers run one at a time)
-  const scratchF32 = heap.f32(1184256);
+  const scratchF32 = heap.f32(283648);
+  const scratchI32 = heap.i32(8192);
   const s_pool2_argmax = heap.i32(16384); // kept from forward to backward
   const s_conv1_1_wpack = scratchF32.subarray(0, 432);
+  const s_conv1_1_dwDyPack = scratchF32.subarray(432, 131504);
+  const s_conv1_1_dwPixels = scratchI32.subarray(0, 8192);
+  const s_conv1_1_dwXPad = scratchF32.subarray(131504, 159248);
   const s_conv1_2_wpack = scratchF32.subarray(0, 2304);
-  const s_conv1_2_cols = scratchF32.subarray(2304, 1181952);
-  const s_conv1_2_wpackT = scratchF32.subarray(1181952, 1184256);
+  const s_conv1_2_dwDyPack = scratchF32.subarray(2304, 133376);
+  const s_conv1_2_dwPixels = scratchI32.subarray(0, 8192);
+  const s_conv1_2_dwXPad = scratchF32.subarray(133376, 281344);
+  const s_conv1_2_wpackT = scratchF32.subarray(281344, 283648);
   const s_down1_wpack = scratchF32.subarray(0, 4608);
-  const s_down1_cols = scratchF32.subarray(4608, 299520);
-  const s_down1_wpackT = scratchF32.subarray(299520, 304128);
+  const s_down1_dwDyPack = scratchF32.subarray(4608, 70144);
+  const s_down1_dwPixels = scratchI32.subarray(0, 2048);
+  const s_down1_dwXPad = scratchF32.subarray(70144, 209536);
+  const s_down1_wpackT = scratchF32.subarray(209536, 214144);
   const s_conv2_1_wpack = scratchF32.subarray(0, 9216);
-  const s_conv2_1_dwCols = scratchF32.subarray(9216, 631808);
-  const s_conv2_1_wpackT = scratchF32.subarray(631808, 641024);
+  const s_conv2_1_dwDyPack = scratchF32.subarray(9216, 74752);
+  const s_conv2_1_dwPixels = scratchI32.subarray(0, 2048);
+  const s_conv2_1_dwXPad = scratchF32.subarray(74752, 157696);
+  const s_conv2_1_wpackT = scratchF32.subarray(157696, 166912);
   const s_mix_wpack = scratchF32.subarray(0, 2048);
-  const s_mix_dwCols = scratchF32.subarray(2048, 26624);
-  const s_mix_wpackT = scratchF32.subarray(26624, 28672);
+  const s_mix_dwDyPack = scratchF32.subarray(2048, 34816);
+  const s_mix_dwPixels = scratchI32.subarray(0, 512);
+  const s_mix_wpackT = scratchF32.subarray(34816, 36864);
   const dlogits = heap.f32(80);
   const lossOut = heap.f32(1);
   let lastLossFinite = true;
@@ -736,8 +747,8 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu10: relu [8x64x8x8] -> [8x64x8x8]
     relu_64x8x8_dx(a11, d11, d10);
     // mix: conv2d [8x32x8x8] -> [8x64x8x8]
-    conv1x1_32x8x8_to_64_dw_im2row_cols(a9, s_mix_dwCols);
-    conv1x1_32x8x8_to_64_dw_im2row_gemm(s_mix_dwCols, d10, gw_mix);
+    conv1x1_32x8x8_to_64_dw_dypack(d10, s_mix_dwDyPack, s_mix_dwPixels);
+    conv1x1_32x8x8_to_64_dw_packed(a9, s_mix_dwDyPack, s_mix_dwPixels, gw_mix);
     conv1x1_32x8x8_to_64_db(d10, gb_mix);
     conv1x1_32x8x8_to_64_dx_pack(w_mix, s_mix_wpackT);
     conv1x1_32x8x8_to_64_dx_direct(d10, s_mix_wpackT, d9);
@@ -746,8 +757,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu7: relu [8x32x16x16] -> [8x32x16x16]
     relu_32x16x16_dx(a8, d8, d7);
     // conv2_1: conv2d [8x32x16x16] -> [8x32x16x16]
-    conv3x3_p1_32x16x16_to_32_dw_im2row_cols(a6, s_conv2_1_dwCols);
-    conv3x3_p1_32x16x16_to_32_dw_im2row_gemm(s_conv2_1_dwCols, d7, gw_conv2_1);
+    conv3x3_p1_32x16x16_to_32_dw_dypack(d7, s_conv2_1_dwDyPack, s_conv2_1_dwPixels);
+    conv3x3_p1_32x16x16_to_32_dw_xpad(a6, s_conv2_1_dwXPad);
+    conv3x3_p1_32x16x16_to_32_dw_packed(s_conv2_1_dwXPad, s_conv2_1_dwDyPack, s_conv2_1_dwPixels, gw_conv2_1);
     conv3x3_p1_32x16x16_to_32_db(d7, gb_conv2_1);
     conv3x3_p1_32x16x16_to_32_dx_pack(w_conv2_1, s_conv2_1_wpackT);
     conv3x3_p1_32x16x16_to_32_dx_direct(d7, s_conv2_1_wpackT, d6);
@@ -756,8 +768,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu5: relu [8x32x16x16] -> [8x32x16x16]
     relu_32x16x16_dx(a6, d6, d5);
     // down1: conv2d [8x16x32x32] -> [8x32x16x16]
-    conv3x3_s2_p1_16x32x32_to_32_dw_im2row_cols(a4, s_down1_cols);
-    conv3x3_s2_p1_16x32x32_to_32_dw_im2row_gemm(s_down1_cols, d5, gw_down1);
+    conv3x3_s2_p1_16x32x32_to_32_dw_dypack(d5, s_down1_dwDyPack, s_down1_dwPixels);
+    conv3x3_s2_p1_16x32x32_to_32_dw_xpad(a4, s_down1_dwXPad);
+    conv3x3_s2_p1_16x32x32_to_32_dw_packed(s_down1_dwXPad, s_down1_dwDyPack, s_down1_dwPixels, gw_down1);
     conv3x3_s2_p1_16x32x32_to_32_db(d5, gb_down1);
     conv3x3_s2_p1_16x32x32_to_32_dx_pack(w_down1, s_down1_wpackT);
     conv3x3_s2_p1_16x32x32_to_32_dx_direct(d5, s_down1_wpackT, d4);
@@ -766,8 +779,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu3: relu [8x16x32x32] -> [8x16x32x32]
     relu_16x32x32_dx(a4, d4, d3);
     // conv1_2: conv2d [8x16x32x32] -> [8x16x32x32]
-    conv3x3_p1_16x32x32_to_16_dw_im2row_cols(a2, s_conv1_2_cols);
-    conv3x3_p1_16x32x32_to_16_dw_im2row_gemm(s_conv1_2_cols, d3, gw_conv1_2);
+    conv3x3_p1_16x32x32_to_16_dw_dypack(d3, s_conv1_2_dwDyPack, s_conv1_2_dwPixels);
+    conv3x3_p1_16x32x32_to_16_dw_xpad(a2, s_conv1_2_dwXPad);
+    conv3x3_p1_16x32x32_to_16_dw_packed(s_conv1_2_dwXPad, s_conv1_2_dwDyPack, s_conv1_2_dwPixels, gw_conv1_2);
     conv3x3_p1_16x32x32_to_16_db(d3, gb_conv1_2);
     conv3x3_p1_16x32x32_to_16_dx_pack(w_conv1_2, s_conv1_2_wpackT);
     conv3x3_p1_16x32x32_to_16_dx_direct(d3, s_conv1_2_wpackT, d2);
@@ -776,7 +790,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu1: relu [8x16x32x32] -> [8x16x32x32]
     relu_16x32x32_dx(a2, d2, d1);
     // conv1_1: conv2d [8x3x32x32] -> [8x16x32x32]
-    conv3x3_p1_3x32x32_to_16_dw_direct(a0, d1, gw_conv1_1);
+    conv3x3_p1_3x32x32_to_16_dw_dypack(d1, s_conv1_1_dwDyPack, s_conv1_1_dwPixels);
+    conv3x3_p1_3x32x32_to_16_dw_xpad(a0, s_conv1_1_dwXPad);
+    conv3x3_p1_3x32x32_to_16_dw_packed(s_conv1_1_dwXPad, s_conv1_1_dwDyPack, s_conv1_1_dwPixels, gw_conv1_1);
     conv3x3_p1_3x32x32_to_16_db(d1, gb_conv1_1);
     conv3x3_p1_3x32x32_to_16_dx_direct(d1, w_conv1_1, d0);
     conv3x3_p1_3x32x32_to_16_dx_direct_rows(d1, w_conv1_1, d0);
@@ -796,8 +812,8 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu10: relu [8x64x8x8] -> [8x64x8x8]
     relu_64x8x8_dx(a11, d11, d10);
     // mix: conv2d [8x32x8x8] -> [8x64x8x8]
-    conv1x1_32x8x8_to_64_dw_im2row_cols(a9, s_mix_dwCols);
-    conv1x1_32x8x8_to_64_dw_im2row_gemm(s_mix_dwCols, d10, gw_mix);
+    conv1x1_32x8x8_to_64_dw_dypack(d10, s_mix_dwDyPack, s_mix_dwPixels);
+    conv1x1_32x8x8_to_64_dw_packed(a9, s_mix_dwDyPack, s_mix_dwPixels, gw_mix);
     conv1x1_32x8x8_to_64_db(d10, gb_mix);
     conv1x1_32x8x8_to_64_dx_pack(w_mix, s_mix_wpackT);
     conv1x1_32x8x8_to_64_dx_direct(d10, s_mix_wpackT, d9);
@@ -806,8 +822,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu7: relu [8x32x16x16] -> [8x32x16x16]
     relu_32x16x16_dx(a8, d8, d7);
     // conv2_1: conv2d [8x32x16x16] -> [8x32x16x16]
-    conv3x3_p1_32x16x16_to_32_dw_im2row_cols(a6, s_conv2_1_dwCols);
-    conv3x3_p1_32x16x16_to_32_dw_im2row_gemm(s_conv2_1_dwCols, d7, gw_conv2_1);
+    conv3x3_p1_32x16x16_to_32_dw_dypack(d7, s_conv2_1_dwDyPack, s_conv2_1_dwPixels);
+    conv3x3_p1_32x16x16_to_32_dw_xpad(a6, s_conv2_1_dwXPad);
+    conv3x3_p1_32x16x16_to_32_dw_packed(s_conv2_1_dwXPad, s_conv2_1_dwDyPack, s_conv2_1_dwPixels, gw_conv2_1);
     conv3x3_p1_32x16x16_to_32_db(d7, gb_conv2_1);
     conv3x3_p1_32x16x16_to_32_dx_pack(w_conv2_1, s_conv2_1_wpackT);
     conv3x3_p1_32x16x16_to_32_dx_direct(d7, s_conv2_1_wpackT, d6);
@@ -816,8 +833,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu5: relu [8x32x16x16] -> [8x32x16x16]
     relu_32x16x16_dx(a6, d6, d5);
     // down1: conv2d [8x16x32x32] -> [8x32x16x16]
-    conv3x3_s2_p1_16x32x32_to_32_dw_im2row_cols(a4, s_down1_cols);
-    conv3x3_s2_p1_16x32x32_to_32_dw_im2row_gemm(s_down1_cols, d5, gw_down1);
+    conv3x3_s2_p1_16x32x32_to_32_dw_dypack(d5, s_down1_dwDyPack, s_down1_dwPixels);
+    conv3x3_s2_p1_16x32x32_to_32_dw_xpad(a4, s_down1_dwXPad);
+    conv3x3_s2_p1_16x32x32_to_32_dw_packed(s_down1_dwXPad, s_down1_dwDyPack, s_down1_dwPixels, gw_down1);
     conv3x3_s2_p1_16x32x32_to_32_db(d5, gb_down1);
     conv3x3_s2_p1_16x32x32_to_32_dx_pack(w_down1, s_down1_wpackT);
     conv3x3_s2_p1_16x32x32_to_32_dx_direct(d5, s_down1_wpackT, d4);
@@ -826,8 +844,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu3: relu [8x16x32x32] -> [8x16x32x32]
     relu_16x32x32_dx(a4, d4, d3);
     // conv1_2: conv2d [8x16x32x32] -> [8x16x32x32]
-    conv3x3_p1_16x32x32_to_16_dw_im2row_cols(a2, s_conv1_2_cols);
-    conv3x3_p1_16x32x32_to_16_dw_im2row_gemm(s_conv1_2_cols, d3, gw_conv1_2);
+    conv3x3_p1_16x32x32_to_16_dw_dypack(d3, s_conv1_2_dwDyPack, s_conv1_2_dwPixels);
+    conv3x3_p1_16x32x32_to_16_dw_xpad(a2, s_conv1_2_dwXPad);
+    conv3x3_p1_16x32x32_to_16_dw_packed(s_conv1_2_dwXPad, s_conv1_2_dwDyPack, s_conv1_2_dwPixels, gw_conv1_2);
     conv3x3_p1_16x32x32_to_16_db(d3, gb_conv1_2);
     conv3x3_p1_16x32x32_to_16_dx_pack(w_conv1_2, s_conv1_2_wpackT);
     conv3x3_p1_16x32x32_to_16_dx_direct(d3, s_conv1_2_wpackT, d2);
@@ -836,7 +855,9 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // relu1: relu [8x16x32x32] -> [8x16x32x32]
     relu_16x32x32_dx(a2, d2, d1);
     // conv1_1: conv2d [8x3x32x32] -> [8x16x32x32] (no dx: nothing before it learns)
-    conv3x3_p1_3x32x32_to_16_dw_direct(a0, d1, gw_conv1_1);
+    conv3x3_p1_3x32x32_to_16_dw_dypack(d1, s_conv1_1_dwDyPack, s_conv1_1_dwPixels);
+    conv3x3_p1_3x32x32_to_16_dw_xpad(a0, s_conv1_1_dwXPad);
+    conv3x3_p1_3x32x32_to_16_dw_packed(s_conv1_1_dwXPad, s_conv1_1_dwDyPack, s_conv1_1_dwPixels, gw_conv1_1);
     conv3x3_p1_3x32x32_to_16_db(d1, gb_conv1_1);
   }
 

@@ -92,6 +92,11 @@ export interface BufferDecl {
   /** element count: static */
   readonly length: number;
   readonly access: 'read' | 'write' | 'read_write';
+  /**
+   * an i32 buffer whose values are all >= 0 (a table of offsets): an index computed from them
+   * is non-negative, so the wasm renderer may carry its constant term in a memarg offset
+   */
+  readonly nonNeg?: boolean;
 }
 
 export interface Kernel {

@@ -30,6 +30,7 @@ import { convCost } from '../plan/cost.ts';
 import { scheduleConv, type ConvKernelSchedule, type ConvLayerSchedule } from '../plan/schedule.ts';
 import { splitReduction } from '../ir/split-reduction.ts';
 import { tiledGemmStmts } from './gemm.ts';
+import { dwPackedLayout, packDyStmts, packedGradWeightStmts, padXStmts } from './conv-dw-packed.ts';
 
 export { convSizes, isTransposed, transposedToConv, underlyingConv };
 
@@ -237,6 +238,7 @@ const TS: TargetAlgorithms = {
     // kernel params follow the layer's names; order: x, dy, dw
     buffers.sort((a, b) => ['x', 'dy', 'dw'].indexOf(a.name) - ['x', 'dy', 'dw'].indexOf(b.name));
     const args = { x: 'x', dy: 'dy', dw: 'gradWeight' };
+    if (k.algorithm === 'reduce' && k.dyPacked) return packedGradWeight(x, k, args.dw);
     if (k.algorithm === 'reduce') {
       return directGradWeightStmts(x.c, { x: cx, dy: cdy, gw: 'dw' }, k).map((body, i) => ({ kernel: tsKernel(x, 'gradWeight', 'direct', i === 0 ? '' : `t${i + 1}`, buffers, body), args }));
     }
@@ -278,6 +280,53 @@ function packedGather(x: RoleContext, r: GatherRole): KernelCall[] {
       return { kernel: { ...k, doc: [...k.doc, note] }, args };
     }),
   ];
+}
+
+/**
+ * a packed grad-weight (schedule `dyPacked`, conv-dw-packed.ts): dy copied into `dwDyPack`,
+ * x zero-padded into `dwXPad` (unless no tap leaves it), then the f32x4 reduction
+ */
+function packedGradWeight(x: RoleContext, k: ConvKernelSchedule, dwArg: string): KernelCall[] {
+  const { cx, cdy } = dwInputs(x);
+  const L = dwPackedLayout(x.c, k.block);
+  const base = x.baseFor('gradWeight');
+  const doc = (what: string) => [planRow(x.layer), `role: gradWeight, ${what}`];
+  x.addScratch({ name: 'dwDyPack', t: 'f32', length: L.dypLength, keep: false });
+  x.addScratch({ name: 'dwPixels', t: 'i32', length: L.NP, keep: false });
+  const calls: KernelCall[] = [
+    {
+      kernel: kernel({
+        name: `${base}_dw_dypack`,
+        doc: doc(`dy packed [g][co block of ${L.bo}][n][p][o] for the packed reduction's f32x4 over output channels (blocks padded to 4 channels), and each output pixel's offset in x`),
+        buffers: [buf('dy', x.sizes.y, 'read'), buf('dyp', L.dypLength, 'write'), buf('pix', L.NP, 'write', 'i32')],
+        body: packDyStmts(x.c, k.block, 'dy', 'dyp', 'pix'),
+      }),
+      args: { dy: cdy, dyp: 'dwDyPack', pix: 'dwPixels' },
+    },
+  ];
+  if (!L.inPlace) {
+    x.addScratch({ name: 'dwXPad', t: 'f32', length: L.xpLength, keep: false });
+    calls.push({
+      kernel: kernel({
+        name: `${base}_dw_xpad`,
+        doc: doc(`x zero-padded to ${L.Hx}x${L.Wx} per channel: every tap of every output pixel reads inside it`),
+        buffers: [buf('x', x.sizes.x, 'read'), buf('xp', L.xpLength, 'write')],
+        body: padXStmts(x.c, k.block, 'x', 'xp'),
+      }),
+      args: { x: cx, xp: 'dwXPad' },
+    });
+  }
+  const xName = L.inPlace ? 'x' : 'xp';
+  const reduce = kernel({
+    name: `${base}_dw_packed`,
+    doc: [
+      ...doc(`packed reduction: blocks of ${k.block[0]} output channels x ${L.rw} input channels x ${L.kwb} taps of a kernel row, f32x4 over output channels, one loop over batch x pixels each`),
+      ...costLine(x.layer, 'gradWeight'),
+    ],
+    buffers: [buf(xName, L.inPlace ? x.sizes.x : L.xpLength, 'read'), buf('dyp', L.dypLength, 'read'), { ...buf('pix', L.NP, 'read', 'i32'), nonNeg: true }, buf('dw', x.sizes.w, 'write')],
+    body: packedGradWeightStmts(x.c, k.block, { x: xName, dyp: 'dyp', pix: 'pix', gw: 'dw' }),
+  });
+  return [...calls, { kernel: reduce, args: { [xName]: L.inPlace ? cx : 'dwXPad', dyp: 'dwDyPack', pix: 'dwPixels', dw: dwArg } }];
 }
 
 const WGSL: TargetAlgorithms = {

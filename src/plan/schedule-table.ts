@@ -22,6 +22,7 @@ function detailCell(t: ModelSchedule['target'], k: ConvKernelSchedule): string {
   if (k.packed) out.push('weights packed [g][r][kh][kw][o] per call, f32x4 over output channels');
   if (k.evenWidth !== undefined) out.push(`${k.evenWidth} cols where that leaves no tail block`);
   if (k.colsByRow) out.push('im2row copied a row at a time');
+  if (k.dyPacked) out.push('dy packed [g][co block][n][p][o] per call, x zero-padded where a tap leaves it, f32x4 over output channels');
   if (k.colsStride !== undefined) out.push(`im2row rows ${k.colsStride} floats apart`);
   if (k.unrollBudget !== null) out.push(`unroll budget ${k.unrollBudget} IR nodes`);
   if (k.tapUnroll !== null) out.push(`taps unrolled up to ${k.tapUnroll} per axis`);

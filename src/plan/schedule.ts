@@ -178,6 +178,13 @@ export interface ConvKernelSchedule {
   readonly colsStride?: number;
   /** wasm im2row grad-weight: the copy writes cols a row at a time (kernels/conv-im2row.ts im2rowStmts, byRow); absent: a column at a time */
   readonly colsByRow?: boolean;
+  /**
+   * wasm reduce (grad-weight): dy packed per call into [g][co block][n][p][o] and x zero-padded
+   * (kernels/conv-dw-packed.ts), blocks of [output channels, input channels, taps of a kernel
+   * row] with f32x4 over output channels, one reduction over batch x pixels per block; absent:
+   * the layer's layouts (the TS reduction)
+   */
+  readonly dyPacked?: boolean;
 }
 
 /** see ConvKernelSchedule.pixels */
@@ -205,6 +212,8 @@ export interface ScheduleOverrides {
   readonly splitK?: SplitKOptions;
   /** wgsl: a conv's forward as the gather, or as im2row + a tiled GEMM (default: tiled where the plan's forward strategy is im2row) */
   readonly forward?: 'gather' | 'tiled';
+  /** wasm: false keeps grad-weight off the packed reduction (im2row + GEMM, or the TS reduction), to compare */
+  readonly dwPacked?: boolean;
 }
 
 type ConvLayer = ConvLayerPlan | ConvTransposeLayerPlan;
@@ -325,6 +334,29 @@ export function colsRowStride(K: number): number {
   return K % 16 === 0 && (K / 16) % 2 === 0 ? K + 16 : K;
 }
 
+/**
+ * the packed grad-weight's block [output channels, input channels, taps of a kernel row]
+ * (kernels/conv-dw-packed.ts): up to 16 output channels (4 f32x4) and about 16 vector
+ * accumulators in all, taps along the kernel row first (neighbouring taps read the same input
+ * rows), a long row in even chunks. Measured (bench/wasm-dw.ts, min of samples against the
+ * calibration GEMM's, load 5): B/C/D/E 16x4 channels x 1 tap 95/90/84/87%, 16 x 3 taps of a
+ * row (12 accumulators: 4 fewer registers than V8's 16 xmm) 97/97/95/-, E's 16 x 4 taps 97%,
+ * 16 x 2 x 2 88/87/85/89%, 8 x 8 channels 74/78/75/72%
+ */
+export const WASM_DW_PACKED_CHANNELS = 16;
+/** vector accumulators per packed grad-weight block at most */
+export const WASM_DW_PACKED_ACCUMULATORS = 16;
+
+/** the packed grad-weight's block for a conv's geometry */
+export function dwPackedBlock(c: ConvGeometry): number[] {
+  const cig = c.inC / c.groups;
+  const vecs = Math.ceil(Math.min(WASM_DW_PACKED_CHANNELS, c.outC / c.groups) / 4);
+  const taps = Math.max(1, Math.floor(WASM_DW_PACKED_ACCUMULATORS / vecs));
+  // a kernel row's taps, in even chunks of at most `taps`; then input channels
+  const kw = c.kW <= taps ? c.kW : Math.ceil(c.kW / Math.ceil(c.kW / taps));
+  return [vecs * 4, Math.max(1, Math.min(cig, Math.floor(taps / kw))), kw];
+}
+
 function wasmKernel(layer: ConvLayer, role: KernelRole, o: ScheduleOverrides): ConvKernelSchedule {
   const c = underlyingConv(layer);
   if (role === 'forward' || role === 'gradInput') {
@@ -337,6 +369,14 @@ function wasmKernel(layer: ConvLayer, role: KernelRole, o: ScheduleOverrides): C
     }
     const k = tsKernel({ ...layer, schedule: { ...layer.schedule, [role]: 'direct' } }, role, o);
     return { ...k, block: [Math.min(WASM_GATHER_BLOCK[0], outPer), WASM_GATHER_BLOCK[1]], unrollBudget: null, packed: true, evenWidth: WASM_GATHER_EVEN_W };
+  }
+  // grad-weight from 4 output channels per group: the packed reduction (f32x4 over output
+  // channels, kernels/conv-dw-packed.ts); with fewer, im2row + GEMM from 4 input channels (the
+  // GEMM's n-blocks run over K), else the TS reduction (depthwise). Packed against im2row +
+  // GEMM, min of samples against the calibration GEMM (bench/wasm-dw.ts, load 5): A 47 -> 83%
+  // (the TS reduction), B 63 -> 92%, C 52-58 -> 88-103%, D 70 -> 85-97%, E 73 -> 92%
+  if (role === 'gradWeight' && o.dwPacked !== false && c.outC / c.groups >= 4) {
+    return { role, algorithm: 'reduce', block: dwPackedBlock(c), ...none, dyPacked: true };
   }
   const k = role !== 'gradWeight' || layer.schedule.gradWeight === 'im2row' || c.inC / c.groups < WASM_IM2ROW_MIN_CIN ? tsKernel(layer, role, o) : tsKernel({ ...layer, schedule: { ...layer.schedule, gradWeight: 'im2row' } }, role, o);
   if (k.algorithm === 'im2row' && role === 'gradWeight') {

@@ -175,6 +175,9 @@ class FnBuilder {
         return e.v;
       case 'var':
         return this.lowerBounds.get(e.name) ?? null;
+      case 'load':
+        // an index table whose entries are offsets (BufferDecl.nonNeg: the packed grad-weight's pixel table)
+        return this.k.buffers.some((b) => b.name === e.buf && b.nonNeg === true) ? 0 : null;
       case 'bin': {
         const a = this.lowerBound(e.a);
         const b = this.lowerBound(e.b);

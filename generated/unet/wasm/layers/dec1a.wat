@@ -11,8 +11,8 @@
 (module
   (type $t0 (func (param i32 i32)))
   (type $t1 (func (param i32 i32 i32 i32 i32 i32)))
-  (type $t2 (func (param i32 i32 i32 i32)))
-  (type $t3 (func (param i32 i32 i32 i32 i32)))
+  (type $t2 (func (param i32 i32 i32 i32 i32)))
+  (type $t3 (func (param i32 i32 i32 i32)))
   (import "env" "memory" (memory 0))
 
   ;; conv2d [4,16,32,32] -> [4,8,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
@@ -957,92 +957,19 @@
   )
 
   ;; conv2d [4,16,32,32] -> [4,8,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
-  ;; role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
-  ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.68
-  ;; cols[g, n, p, k] = im2row(x): 4096 rows x 144 columns
-  ;; threads: loop n [0, 4) cut into 4 chunks (chunk_lo, chunk_hi), ~14.59M IR nodes
-  (func $conv3x3_p1_16x32x32_to_8_dw_im2row_cols (export "conv3x3_p1_16x32x32_to_8_dw_im2row_cols") (type $t2) (param $x_at i32) (param $cols_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
-    (local $n i32) (local $oh i32) (local $drow i32) (local $ow i32) (local $d i32) (local $r i32) (local $src i32)
+  ;; role: gradWeight, dy packed [g][co block of 8][n][p][o] for the packed reduction's f32x4 over output channels (blocks padded to 4 channels), and each output pixel's offset in x
+  ;; threads: loop n [0, 4) cut into 4 chunks (chunk_lo, chunk_hi), ~0.52M IR nodes
+  (func $conv3x3_p1_16x32x32_to_8_dw_dypack (export "conv3x3_p1_16x32x32_to_8_dw_dypack") (type $t2) (param $dy_at i32) (param $dyp_at i32) (param $pix_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
+    (local $n i32) (local $oh i32) (local $ow i32) (local $src i32) (local $dst i32) (local $p i32)
     (local.set $n (local.get $chunk_lo))
     block $n_done
       (br_if $n_done (i32.ge_s (local.get $n) (local.get $chunk_hi)))
       loop $n
         (local.set $oh (i32.const 0))
         loop $oh
-          (local.set $drow (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 1024)) (i32.mul (local.get $oh) (i32.const 32))) (i32.const 144)))
           (local.set $ow (i32.const 0))
           loop $ow
-            (local.set $d (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 144))))
-            (local.set $r (i32.const 0))
-            loop $r
-              (local.set $src (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 16)) (local.get $r)) (i32.const 1024)))
-              (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))
-              (i32.and (i32.ge_s (local.get $oh) (i32.const 1)) (i32.ge_s (local.get $ow) (i32.const 1)))
-              if (result f32)
-                (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 32))) (local.get $ow)) (i32.const -33)) (i32.const 2))))
-              else
-                (f32.const 0)
-              end
-              f32.store
-              (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))
-              (i32.ge_s (local.get $oh) (i32.const 1))
-              if (result f32)
-                (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 32))) (local.get $ow)) (i32.const -32)) (i32.const 2))))
-              else
-                (f32.const 0)
-              end
-              f32.store offset=4
-              (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))
-              (i32.and (i32.ge_s (local.get $oh) (i32.const 1)) (i32.lt_s (local.get $ow) (i32.const 31)))
-              if (result f32)
-                (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 32))) (local.get $ow)) (i32.const -31)) (i32.const 2))))
-              else
-                (f32.const 0)
-              end
-              f32.store offset=8
-              (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))
-              (i32.ge_s (local.get $ow) (i32.const 1))
-              if (result f32)
-                (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 32))) (local.get $ow)) (i32.const -1)) (i32.const 2))))
-              else
-                (f32.const 0)
-              end
-              f32.store offset=12
-              (f32.store offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 32))) (local.get $ow)) (i32.const 2)))))
-              (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))
-              (i32.lt_s (local.get $ow) (i32.const 31))
-              if (result f32)
-                (f32.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 32))) (local.get $ow)) (i32.const 2))))
-              else
-                (f32.const 0)
-              end
-              f32.store offset=20
-              (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))
-              (i32.and (i32.lt_s (local.get $oh) (i32.const 31)) (i32.ge_s (local.get $ow) (i32.const 1)))
-              if (result f32)
-                (f32.load offset=124 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 32))) (local.get $ow)) (i32.const 2))))
-              else
-                (f32.const 0)
-              end
-              f32.store offset=24
-              (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))
-              (i32.lt_s (local.get $oh) (i32.const 31))
-              if (result f32)
-                (f32.load offset=128 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 32))) (local.get $ow)) (i32.const 2))))
-              else
-                (f32.const 0)
-              end
-              f32.store offset=28
-              (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))
-              (i32.and (i32.lt_s (local.get $oh) (i32.const 31)) (i32.lt_s (local.get $ow) (i32.const 31)))
-              if (result f32)
-                (f32.load offset=132 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 32))) (local.get $ow)) (i32.const 2))))
-              else
-                (f32.const 0)
-              end
-              f32.store offset=32
-              (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 16)))
-            end
+            (i32.store (i32.add (local.get $pix_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (i32.const 32)) (local.get $oh)) (i32.const 32)) (local.get $ow)) (i32.const 2))) (i32.add (i32.add (i32.mul (local.get $n) (i32.const 18496)) (i32.mul (local.get $oh) (i32.const 34))) (local.get $ow)))
             (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 32)))
           end
           (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (i32.const 32)))
@@ -1050,165 +977,289 @@
         (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (local.get $chunk_hi)))
       end
     end
+    (local.set $n (local.get $chunk_lo))
+    block $n_done
+      (br_if $n_done (i32.ge_s (local.get $n) (local.get $chunk_hi)))
+      loop $n
+        (local.set $src (i32.mul (local.get $n) (i32.const 8192)))
+        (local.set $dst (i32.mul (local.get $n) (i32.const 8192)))
+        (local.set $p (i32.const 0))
+        loop $p
+          (f32.store (i32.add (local.get $dyp_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $p) (i32.const 8))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $src) (local.get $p)) (i32.const 2)))))
+          (f32.store offset=4 (i32.add (local.get $dyp_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $p) (i32.const 8))) (i32.const 2))) (f32.load offset=4096 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $src) (local.get $p)) (i32.const 2)))))
+          (f32.store offset=8 (i32.add (local.get $dyp_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $p) (i32.const 8))) (i32.const 2))) (f32.load offset=8192 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $src) (local.get $p)) (i32.const 2)))))
+          (f32.store offset=12 (i32.add (local.get $dyp_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $p) (i32.const 8))) (i32.const 2))) (f32.load offset=12288 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $src) (local.get $p)) (i32.const 2)))))
+          (f32.store offset=16 (i32.add (local.get $dyp_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $p) (i32.const 8))) (i32.const 2))) (f32.load offset=16384 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $src) (local.get $p)) (i32.const 2)))))
+          (f32.store offset=20 (i32.add (local.get $dyp_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $p) (i32.const 8))) (i32.const 2))) (f32.load offset=20480 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $src) (local.get $p)) (i32.const 2)))))
+          (f32.store offset=24 (i32.add (local.get $dyp_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $p) (i32.const 8))) (i32.const 2))) (f32.load offset=24576 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $src) (local.get $p)) (i32.const 2)))))
+          (f32.store offset=28 (i32.add (local.get $dyp_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $p) (i32.const 8))) (i32.const 2))) (f32.load offset=28672 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $src) (local.get $p)) (i32.const 2)))))
+          (br_if $p (i32.lt_s (local.tee $p (i32.add (local.get $p) (i32.const 1))) (i32.const 1024)))
+        end
+        (br_if $n (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (local.get $chunk_hi)))
+      end
+    end
   )
 
   ;; conv2d [4,16,32,32] -> [4,8,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
-  ;; role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
-  ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.68
-  ;; dw[co, k] = sum_{n, p} dy[n, co, p] * cols[g, n, p, k]: M=8 N=144 K=4096 per group
-  ;; threads: loop nb [0, 18) cut into 16 chunks (chunk_lo, chunk_hi), ~33.05M IR nodes
-  ;; simd: f32x4 accumulators in loop k1: acc0_00..acc0_03, acc0_10..acc0_13, acc0_20..acc0_23, acc0_30..acc0_33, acc0_04..acc0_07, acc0_14..acc0_17, acc0_24..acc0_27, acc0_34..acc0_37
-  (func $conv3x3_p1_16x32x32_to_8_dw_im2row_gemm (export "conv3x3_p1_16x32x32_to_8_dw_im2row_gemm") (type $t3) (param $cols_at i32) (param $dy_at i32) (param $dw_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
-    (local $nb i32) (local $n0 i32) (local $mb i32) (local $m0 i32) (local $ai0 i32) (local $bi0 i32) (local $k0 i32) (local $ao0 i32)
-    (local $bo0 i32) (local $k1 i32) (local $acc0_00 f32) (local $acc0_01 f32) (local $acc0_02 f32) (local $acc0_03 f32) (local $acc0_04 f32) (local $acc0_05 f32)
-    (local $acc0_06 f32) (local $acc0_07 f32) (local $acc0_10 f32) (local $acc0_11 f32) (local $acc0_12 f32) (local $acc0_13 f32) (local $acc0_14 f32) (local $acc0_15 f32)
-    (local $acc0_16 f32) (local $acc0_17 f32) (local $acc0_20 f32) (local $acc0_21 f32) (local $acc0_22 f32) (local $acc0_23 f32) (local $acc0_24 f32) (local $acc0_25 f32)
-    (local $acc0_26 f32) (local $acc0_27 f32) (local $acc0_30 f32) (local $acc0_31 f32) (local $acc0_32 f32) (local $acc0_33 f32) (local $acc0_34 f32) (local $acc0_35 f32)
-    (local $acc0_36 f32) (local $acc0_37 f32) (local $v_acc0_00 v128) (local $v_acc0_10 v128) (local $v_acc0_20 v128) (local $v_acc0_30 v128) (local $v_acc0_04 v128) (local $v_acc0_14 v128)
-    (local $v_acc0_24 v128) (local $v_acc0_34 v128) (local $splat_0 v128) (local $vload_0 v128) (local $splat_1 v128) (local $splat_2 v128) (local $splat_3 v128) (local $vload_1 v128)
-    (local.set $nb (local.get $chunk_lo))
-    block $nb_done
-      (br_if $nb_done (i32.ge_s (local.get $nb) (local.get $chunk_hi)))
-      loop $nb
-        (local.set $n0 (i32.mul (local.get $nb) (i32.const 8)))
-        (local.set $mb (i32.const 0))
-        loop $mb
-          (local.set $m0 (i32.mul (local.get $mb) (i32.const 4)))
-          (local.set $acc0_00 (f32.const 0))
-          (local.set $acc0_01 (f32.const 0))
-          (local.set $acc0_02 (f32.const 0))
-          (local.set $acc0_03 (f32.const 0))
-          (local.set $acc0_04 (f32.const 0))
-          (local.set $acc0_05 (f32.const 0))
-          (local.set $acc0_06 (f32.const 0))
-          (local.set $acc0_07 (f32.const 0))
-          (local.set $acc0_10 (f32.const 0))
-          (local.set $acc0_11 (f32.const 0))
-          (local.set $acc0_12 (f32.const 0))
-          (local.set $acc0_13 (f32.const 0))
-          (local.set $acc0_14 (f32.const 0))
-          (local.set $acc0_15 (f32.const 0))
-          (local.set $acc0_16 (f32.const 0))
-          (local.set $acc0_17 (f32.const 0))
-          (local.set $acc0_20 (f32.const 0))
-          (local.set $acc0_21 (f32.const 0))
-          (local.set $acc0_22 (f32.const 0))
-          (local.set $acc0_23 (f32.const 0))
-          (local.set $acc0_24 (f32.const 0))
-          (local.set $acc0_25 (f32.const 0))
-          (local.set $acc0_26 (f32.const 0))
-          (local.set $acc0_27 (f32.const 0))
-          (local.set $acc0_30 (f32.const 0))
-          (local.set $acc0_31 (f32.const 0))
-          (local.set $acc0_32 (f32.const 0))
-          (local.set $acc0_33 (f32.const 0))
-          (local.set $acc0_34 (f32.const 0))
-          (local.set $acc0_35 (f32.const 0))
-          (local.set $acc0_36 (f32.const 0))
-          (local.set $acc0_37 (f32.const 0))
-          (local.set $ai0 (i32.mul (local.get $m0) (i32.const 1024)))
-          (local.set $bi0 (local.get $n0))
-          (local.set $k0 (i32.const 0))
-          loop $k0
-            (local.set $ao0 (i32.add (local.get $ai0) (i32.mul (local.get $k0) (i32.const 8192))))
-            (local.set $bo0 (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 147456))))
-            ;; f32x4: acc0_00, acc0_01, acc0_02, acc0_03 as one vector in loop k1
-            (local.set $v_acc0_00 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_00)) (local.get $acc0_01)) (local.get $acc0_02)) (local.get $acc0_03)))
-            ;; f32x4: acc0_10, acc0_11, acc0_12, acc0_13 as one vector in loop k1
-            (local.set $v_acc0_10 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_10)) (local.get $acc0_11)) (local.get $acc0_12)) (local.get $acc0_13)))
-            ;; f32x4: acc0_20, acc0_21, acc0_22, acc0_23 as one vector in loop k1
-            (local.set $v_acc0_20 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_20)) (local.get $acc0_21)) (local.get $acc0_22)) (local.get $acc0_23)))
-            ;; f32x4: acc0_30, acc0_31, acc0_32, acc0_33 as one vector in loop k1
-            (local.set $v_acc0_30 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_30)) (local.get $acc0_31)) (local.get $acc0_32)) (local.get $acc0_33)))
-            ;; f32x4: acc0_04, acc0_05, acc0_06, acc0_07 as one vector in loop k1
-            (local.set $v_acc0_04 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_04)) (local.get $acc0_05)) (local.get $acc0_06)) (local.get $acc0_07)))
-            ;; f32x4: acc0_14, acc0_15, acc0_16, acc0_17 as one vector in loop k1
-            (local.set $v_acc0_14 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_14)) (local.get $acc0_15)) (local.get $acc0_16)) (local.get $acc0_17)))
-            ;; f32x4: acc0_24, acc0_25, acc0_26, acc0_27 as one vector in loop k1
-            (local.set $v_acc0_24 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_24)) (local.get $acc0_25)) (local.get $acc0_26)) (local.get $acc0_27)))
-            ;; f32x4: acc0_34, acc0_35, acc0_36, acc0_37 as one vector in loop k1
-            (local.set $v_acc0_34 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_34)) (local.get $acc0_35)) (local.get $acc0_36)) (local.get $acc0_37)))
-            (local.set $k1 (i32.const 0))
-            loop $k1
-              (local.set $v_acc0_00 (f32x4.add (f32x4.mul (local.tee $splat_0 (v128.load32_splat (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2))))) (local.tee $vload_0 (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 144))) (i32.const 2)))))) (local.get $v_acc0_00)))
-              (local.set $v_acc0_10 (f32x4.add (f32x4.mul (local.tee $splat_1 (v128.load32_splat offset=4096 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2))))) (local.get $vload_0)) (local.get $v_acc0_10)))
-              (local.set $v_acc0_20 (f32x4.add (f32x4.mul (local.tee $splat_2 (v128.load32_splat offset=8192 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2))))) (local.get $vload_0)) (local.get $v_acc0_20)))
-              (local.set $v_acc0_30 (f32x4.add (f32x4.mul (local.tee $splat_3 (v128.load32_splat offset=12288 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2))))) (local.get $vload_0)) (local.get $v_acc0_30)))
-              (local.set $v_acc0_04 (f32x4.add (f32x4.mul (local.get $splat_0) (local.tee $vload_1 (v128.load offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 144))) (i32.const 2)))))) (local.get $v_acc0_04)))
-              (local.set $v_acc0_14 (f32x4.add (f32x4.mul (local.get $splat_1) (local.get $vload_1)) (local.get $v_acc0_14)))
-              (local.set $v_acc0_24 (f32x4.add (f32x4.mul (local.get $splat_2) (local.get $vload_1)) (local.get $v_acc0_24)))
-              (local.set $v_acc0_34 (f32x4.add (f32x4.mul (local.get $splat_3) (local.get $vload_1)) (local.get $v_acc0_34)))
-              (br_if $k1 (i32.lt_s (local.tee $k1 (i32.add (local.get $k1) (i32.const 1))) (i32.const 1024)))
-            end
-            (local.set $acc0_00 (f32x4.extract_lane 0 (local.get $v_acc0_00)))
-            (local.set $acc0_01 (f32x4.extract_lane 1 (local.get $v_acc0_00)))
-            (local.set $acc0_02 (f32x4.extract_lane 2 (local.get $v_acc0_00)))
-            (local.set $acc0_03 (f32x4.extract_lane 3 (local.get $v_acc0_00)))
-            (local.set $acc0_10 (f32x4.extract_lane 0 (local.get $v_acc0_10)))
-            (local.set $acc0_11 (f32x4.extract_lane 1 (local.get $v_acc0_10)))
-            (local.set $acc0_12 (f32x4.extract_lane 2 (local.get $v_acc0_10)))
-            (local.set $acc0_13 (f32x4.extract_lane 3 (local.get $v_acc0_10)))
-            (local.set $acc0_20 (f32x4.extract_lane 0 (local.get $v_acc0_20)))
-            (local.set $acc0_21 (f32x4.extract_lane 1 (local.get $v_acc0_20)))
-            (local.set $acc0_22 (f32x4.extract_lane 2 (local.get $v_acc0_20)))
-            (local.set $acc0_23 (f32x4.extract_lane 3 (local.get $v_acc0_20)))
-            (local.set $acc0_30 (f32x4.extract_lane 0 (local.get $v_acc0_30)))
-            (local.set $acc0_31 (f32x4.extract_lane 1 (local.get $v_acc0_30)))
-            (local.set $acc0_32 (f32x4.extract_lane 2 (local.get $v_acc0_30)))
-            (local.set $acc0_33 (f32x4.extract_lane 3 (local.get $v_acc0_30)))
-            (local.set $acc0_04 (f32x4.extract_lane 0 (local.get $v_acc0_04)))
-            (local.set $acc0_05 (f32x4.extract_lane 1 (local.get $v_acc0_04)))
-            (local.set $acc0_06 (f32x4.extract_lane 2 (local.get $v_acc0_04)))
-            (local.set $acc0_07 (f32x4.extract_lane 3 (local.get $v_acc0_04)))
-            (local.set $acc0_14 (f32x4.extract_lane 0 (local.get $v_acc0_14)))
-            (local.set $acc0_15 (f32x4.extract_lane 1 (local.get $v_acc0_14)))
-            (local.set $acc0_16 (f32x4.extract_lane 2 (local.get $v_acc0_14)))
-            (local.set $acc0_17 (f32x4.extract_lane 3 (local.get $v_acc0_14)))
-            (local.set $acc0_24 (f32x4.extract_lane 0 (local.get $v_acc0_24)))
-            (local.set $acc0_25 (f32x4.extract_lane 1 (local.get $v_acc0_24)))
-            (local.set $acc0_26 (f32x4.extract_lane 2 (local.get $v_acc0_24)))
-            (local.set $acc0_27 (f32x4.extract_lane 3 (local.get $v_acc0_24)))
-            (local.set $acc0_34 (f32x4.extract_lane 0 (local.get $v_acc0_34)))
-            (local.set $acc0_35 (f32x4.extract_lane 1 (local.get $v_acc0_34)))
-            (local.set $acc0_36 (f32x4.extract_lane 2 (local.get $v_acc0_34)))
-            (local.set $acc0_37 (f32x4.extract_lane 3 (local.get $v_acc0_34)))
-            (br_if $k0 (i32.lt_s (local.tee $k0 (i32.add (local.get $k0) (i32.const 1))) (i32.const 4)))
-          end
-          (f32.store (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_00))
-          (f32.store offset=4 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_01))
-          (f32.store offset=8 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_02))
-          (f32.store offset=12 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_03))
-          (f32.store offset=16 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_04))
-          (f32.store offset=20 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_05))
-          (f32.store offset=24 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_06))
-          (f32.store offset=28 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_07))
-          (f32.store offset=576 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_10))
-          (f32.store offset=580 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_11))
-          (f32.store offset=584 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_12))
-          (f32.store offset=588 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_13))
-          (f32.store offset=592 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_14))
-          (f32.store offset=596 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_15))
-          (f32.store offset=600 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_16))
-          (f32.store offset=604 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_17))
-          (f32.store offset=1152 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_20))
-          (f32.store offset=1156 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_21))
-          (f32.store offset=1160 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_22))
-          (f32.store offset=1164 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_23))
-          (f32.store offset=1168 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_24))
-          (f32.store offset=1172 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_25))
-          (f32.store offset=1176 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_26))
-          (f32.store offset=1180 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_27))
-          (f32.store offset=1728 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_30))
-          (f32.store offset=1732 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_31))
-          (f32.store offset=1736 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_32))
-          (f32.store offset=1740 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_33))
-          (f32.store offset=1744 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_34))
-          (f32.store offset=1748 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_35))
-          (f32.store offset=1752 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_36))
-          (f32.store offset=1756 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 144)) (local.get $n0)) (i32.const 2))) (local.get $acc0_37))
-          (br_if $mb (i32.lt_s (local.tee $mb (i32.add (local.get $mb) (i32.const 1))) (i32.const 2)))
+  ;; role: gradWeight, x zero-padded to 34x34 per channel: every tap of every output pixel reads inside it
+  ;; threads: loop q [0, 64) cut into 16 chunks (chunk_lo, chunk_hi), ~0.89M IR nodes
+  (func $conv3x3_p1_16x32x32_to_8_dw_xpad (export "conv3x3_p1_16x32x32_to_8_dw_xpad") (type $t3) (param $x_at i32) (param $xp_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
+    (local $q i32) (local $src i32) (local $dst i32) (local $j i32) (local $i i32) (local $drow i32) (local $srow i32) (local $j0 i32)
+    (local.set $q (local.get $chunk_lo))
+    block $q_done
+      (br_if $q_done (i32.ge_s (local.get $q) (local.get $chunk_hi)))
+      loop $q
+        (local.set $src (i32.mul (local.get $q) (i32.const 1024)))
+        (local.set $dst (i32.mul (local.get $q) (i32.const 1156)))
+        (local.set $j (i32.const 0))
+        loop $j
+          (f32.store (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $dst) (local.get $j)) (i32.const 2))) (f32.const 0))
+          (br_if $j (i32.lt_s (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 34)))
         end
-        (br_if $nb (i32.lt_s (local.tee $nb (i32.add (local.get $nb) (i32.const 1))) (local.get $chunk_hi)))
+        (local.set $i (i32.const 1))
+        loop $i
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $i) (i32.const 34))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $i) (i32.const 32))) (i32.const -32)))
+          (f32.store (i32.add (local.get $xp_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+          (local.set $j (i32.const 0))
+          loop $j
+            (local.set $j0 (i32.mul (local.get $j) (i32.const 4)))
+            (f32.store offset=4 (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j0)) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $j0)) (i32.const 2)))))
+            (f32.store offset=8 (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j0)) (i32.const 2))) (f32.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $j0)) (i32.const 2)))))
+            (f32.store offset=12 (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j0)) (i32.const 2))) (f32.load offset=8 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $j0)) (i32.const 2)))))
+            (f32.store offset=16 (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j0)) (i32.const 2))) (f32.load offset=12 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $j0)) (i32.const 2)))))
+            (br_if $j (i32.lt_s (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 8)))
+          end
+          (f32.store offset=132 (i32.add (local.get $xp_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+          (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 33)))
+        end
+        (local.set $j (i32.const 1122))
+        loop $j
+          (f32.store (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $dst) (local.get $j)) (i32.const 2))) (f32.const 0))
+          (br_if $j (i32.lt_s (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 1156)))
+        end
+        (br_if $q (i32.lt_s (local.tee $q (i32.add (local.get $q) (i32.const 1))) (local.get $chunk_hi)))
+      end
+    end
+  )
+
+  ;; conv2d [4,16,32,32] -> [4,8,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+  ;; role: gradWeight, packed reduction: blocks of 8 output channels x 2 input channels x 3 taps of a kernel row, f32x4 over output channels, one loop over batch x pixels each
+  ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.89, im2row 1.68
+  ;; threads: loop q [0, 12) cut into 12 chunks (chunk_lo, chunk_hi), ~26.46M IR nodes
+  ;; simd: f32x4 accumulators in loop p: k0_acc0_0_0..k0_acc0_0_3, k0_acc0_0_4..k0_acc0_0_7, k0_acc0_1_0..k0_acc0_1_3, k0_acc0_1_4..k0_acc0_1_7, k0_acc0_2_0..k0_acc0_2_3, k0_acc0_2_4..k0_acc0_2_7, k0_acc1_0_0..k0_acc1_0_3, k0_acc1_0_4..k0_acc1_0_7, k0_acc1_1_0..k0_acc1_1_3, k0_acc1_1_4..k0_acc1_1_7, k0_acc1_2_0..k0_acc1_2_3, k0_acc1_2_4..k0_acc1_2_7
+  (func $conv3x3_p1_16x32x32_to_8_dw_packed (export "conv3x3_p1_16x32x32_to_8_dw_packed") (type $t1) (param $xp_at i32) (param $dyp_at i32) (param $pix_at i32) (param $dw_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
+    (local $q i32) (local $g i32) (local $kh i32) (local $rr i32) (local $rb i32) (local $r0 i32) (local $k0_xbase i32) (local $k0_dbase i32)
+    (local $p i32) (local $xi i32) (local $di i32) (local $k0_acc0_0_0 f32) (local $k0_acc0_0_1 f32) (local $k0_acc0_0_2 f32) (local $k0_acc0_0_3 f32) (local $k0_acc0_0_4 f32)
+    (local $k0_acc0_0_5 f32) (local $k0_acc0_0_6 f32) (local $k0_acc0_0_7 f32) (local $k0_acc0_1_0 f32) (local $k0_acc0_1_1 f32) (local $k0_acc0_1_2 f32) (local $k0_acc0_1_3 f32) (local $k0_acc0_1_4 f32)
+    (local $k0_acc0_1_5 f32) (local $k0_acc0_1_6 f32) (local $k0_acc0_1_7 f32) (local $k0_acc0_2_0 f32) (local $k0_acc0_2_1 f32) (local $k0_acc0_2_2 f32) (local $k0_acc0_2_3 f32) (local $k0_acc0_2_4 f32)
+    (local $k0_acc0_2_5 f32) (local $k0_acc0_2_6 f32) (local $k0_acc0_2_7 f32) (local $k0_acc1_0_0 f32) (local $k0_acc1_0_1 f32) (local $k0_acc1_0_2 f32) (local $k0_acc1_0_3 f32) (local $k0_acc1_0_4 f32)
+    (local $k0_acc1_0_5 f32) (local $k0_acc1_0_6 f32) (local $k0_acc1_0_7 f32) (local $k0_acc1_1_0 f32) (local $k0_acc1_1_1 f32) (local $k0_acc1_1_2 f32) (local $k0_acc1_1_3 f32) (local $k0_acc1_1_4 f32)
+    (local $k0_acc1_1_5 f32) (local $k0_acc1_1_6 f32) (local $k0_acc1_1_7 f32) (local $k0_acc1_2_0 f32) (local $k0_acc1_2_1 f32) (local $k0_acc1_2_2 f32) (local $k0_acc1_2_3 f32) (local $k0_acc1_2_4 f32)
+    (local $k0_acc1_2_5 f32) (local $k0_acc1_2_6 f32) (local $k0_acc1_2_7 f32) (local $v_k0_acc0_0_0 v128) (local $v_k0_acc0_0_4 v128) (local $v_k0_acc0_1_0 v128) (local $v_k0_acc0_1_4 v128) (local $v_k0_acc0_2_0 v128)
+    (local $v_k0_acc0_2_4 v128) (local $v_k0_acc1_0_0 v128) (local $v_k0_acc1_0_4 v128) (local $v_k0_acc1_1_0 v128) (local $v_k0_acc1_1_4 v128) (local $v_k0_acc1_2_0 v128) (local $v_k0_acc1_2_4 v128) (local $splat_0 v128)
+    (local $vload_0 v128) (local $vload_1 v128) (local $splat_1 v128) (local $splat_2 v128) (local $splat_3 v128) (local $splat_4 v128) (local $splat_5 v128)
+    (local.set $q (local.get $chunk_lo))
+    block $q_done
+      (br_if $q_done (i32.ge_s (local.get $q) (local.get $chunk_hi)))
+      loop $q
+        (local.set $g (i32.div_s (local.get $q) (i32.const 12)))
+        (local.set $kh (i32.div_s (i32.rem_s (local.get $q) (i32.const 12)) (i32.const 4)))
+        (local.set $rr (i32.rem_s (local.get $q) (i32.const 4)))
+        (local.set $rb (i32.const 0))
+        loop $rb
+          (local.set $r0 (i32.mul (i32.add (i32.mul (local.get $rr) (i32.const 2)) (local.get $rb)) (i32.const 2)))
+          (local.set $k0_acc0_0_0 (f32.const 0))
+          (local.set $k0_acc0_0_1 (f32.const 0))
+          (local.set $k0_acc0_0_2 (f32.const 0))
+          (local.set $k0_acc0_0_3 (f32.const 0))
+          (local.set $k0_acc0_0_4 (f32.const 0))
+          (local.set $k0_acc0_0_5 (f32.const 0))
+          (local.set $k0_acc0_0_6 (f32.const 0))
+          (local.set $k0_acc0_0_7 (f32.const 0))
+          (local.set $k0_acc0_1_0 (f32.const 0))
+          (local.set $k0_acc0_1_1 (f32.const 0))
+          (local.set $k0_acc0_1_2 (f32.const 0))
+          (local.set $k0_acc0_1_3 (f32.const 0))
+          (local.set $k0_acc0_1_4 (f32.const 0))
+          (local.set $k0_acc0_1_5 (f32.const 0))
+          (local.set $k0_acc0_1_6 (f32.const 0))
+          (local.set $k0_acc0_1_7 (f32.const 0))
+          (local.set $k0_acc0_2_0 (f32.const 0))
+          (local.set $k0_acc0_2_1 (f32.const 0))
+          (local.set $k0_acc0_2_2 (f32.const 0))
+          (local.set $k0_acc0_2_3 (f32.const 0))
+          (local.set $k0_acc0_2_4 (f32.const 0))
+          (local.set $k0_acc0_2_5 (f32.const 0))
+          (local.set $k0_acc0_2_6 (f32.const 0))
+          (local.set $k0_acc0_2_7 (f32.const 0))
+          (local.set $k0_acc1_0_0 (f32.const 0))
+          (local.set $k0_acc1_0_1 (f32.const 0))
+          (local.set $k0_acc1_0_2 (f32.const 0))
+          (local.set $k0_acc1_0_3 (f32.const 0))
+          (local.set $k0_acc1_0_4 (f32.const 0))
+          (local.set $k0_acc1_0_5 (f32.const 0))
+          (local.set $k0_acc1_0_6 (f32.const 0))
+          (local.set $k0_acc1_0_7 (f32.const 0))
+          (local.set $k0_acc1_1_0 (f32.const 0))
+          (local.set $k0_acc1_1_1 (f32.const 0))
+          (local.set $k0_acc1_1_2 (f32.const 0))
+          (local.set $k0_acc1_1_3 (f32.const 0))
+          (local.set $k0_acc1_1_4 (f32.const 0))
+          (local.set $k0_acc1_1_5 (f32.const 0))
+          (local.set $k0_acc1_1_6 (f32.const 0))
+          (local.set $k0_acc1_1_7 (f32.const 0))
+          (local.set $k0_acc1_2_0 (f32.const 0))
+          (local.set $k0_acc1_2_1 (f32.const 0))
+          (local.set $k0_acc1_2_2 (f32.const 0))
+          (local.set $k0_acc1_2_3 (f32.const 0))
+          (local.set $k0_acc1_2_4 (f32.const 0))
+          (local.set $k0_acc1_2_5 (f32.const 0))
+          (local.set $k0_acc1_2_6 (f32.const 0))
+          (local.set $k0_acc1_2_7 (f32.const 0))
+          (local.set $k0_xbase (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 16)) (local.get $r0)) (i32.const 34)) (local.get $kh)) (i32.const 34)))
+          (local.set $k0_dbase (i32.mul (local.get $g) (i32.const 32768)))
+          ;; f32x4: k0_acc0_0_0, k0_acc0_0_1, k0_acc0_0_2, k0_acc0_0_3 as one vector in loop p
+          (local.set $v_k0_acc0_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $k0_acc0_0_0)) (local.get $k0_acc0_0_1)) (local.get $k0_acc0_0_2)) (local.get $k0_acc0_0_3)))
+          ;; f32x4: k0_acc0_0_4, k0_acc0_0_5, k0_acc0_0_6, k0_acc0_0_7 as one vector in loop p
+          (local.set $v_k0_acc0_0_4 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $k0_acc0_0_4)) (local.get $k0_acc0_0_5)) (local.get $k0_acc0_0_6)) (local.get $k0_acc0_0_7)))
+          ;; f32x4: k0_acc0_1_0, k0_acc0_1_1, k0_acc0_1_2, k0_acc0_1_3 as one vector in loop p
+          (local.set $v_k0_acc0_1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $k0_acc0_1_0)) (local.get $k0_acc0_1_1)) (local.get $k0_acc0_1_2)) (local.get $k0_acc0_1_3)))
+          ;; f32x4: k0_acc0_1_4, k0_acc0_1_5, k0_acc0_1_6, k0_acc0_1_7 as one vector in loop p
+          (local.set $v_k0_acc0_1_4 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $k0_acc0_1_4)) (local.get $k0_acc0_1_5)) (local.get $k0_acc0_1_6)) (local.get $k0_acc0_1_7)))
+          ;; f32x4: k0_acc0_2_0, k0_acc0_2_1, k0_acc0_2_2, k0_acc0_2_3 as one vector in loop p
+          (local.set $v_k0_acc0_2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $k0_acc0_2_0)) (local.get $k0_acc0_2_1)) (local.get $k0_acc0_2_2)) (local.get $k0_acc0_2_3)))
+          ;; f32x4: k0_acc0_2_4, k0_acc0_2_5, k0_acc0_2_6, k0_acc0_2_7 as one vector in loop p
+          (local.set $v_k0_acc0_2_4 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $k0_acc0_2_4)) (local.get $k0_acc0_2_5)) (local.get $k0_acc0_2_6)) (local.get $k0_acc0_2_7)))
+          ;; f32x4: k0_acc1_0_0, k0_acc1_0_1, k0_acc1_0_2, k0_acc1_0_3 as one vector in loop p
+          (local.set $v_k0_acc1_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $k0_acc1_0_0)) (local.get $k0_acc1_0_1)) (local.get $k0_acc1_0_2)) (local.get $k0_acc1_0_3)))
+          ;; f32x4: k0_acc1_0_4, k0_acc1_0_5, k0_acc1_0_6, k0_acc1_0_7 as one vector in loop p
+          (local.set $v_k0_acc1_0_4 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $k0_acc1_0_4)) (local.get $k0_acc1_0_5)) (local.get $k0_acc1_0_6)) (local.get $k0_acc1_0_7)))
+          ;; f32x4: k0_acc1_1_0, k0_acc1_1_1, k0_acc1_1_2, k0_acc1_1_3 as one vector in loop p
+          (local.set $v_k0_acc1_1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $k0_acc1_1_0)) (local.get $k0_acc1_1_1)) (local.get $k0_acc1_1_2)) (local.get $k0_acc1_1_3)))
+          ;; f32x4: k0_acc1_1_4, k0_acc1_1_5, k0_acc1_1_6, k0_acc1_1_7 as one vector in loop p
+          (local.set $v_k0_acc1_1_4 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $k0_acc1_1_4)) (local.get $k0_acc1_1_5)) (local.get $k0_acc1_1_6)) (local.get $k0_acc1_1_7)))
+          ;; f32x4: k0_acc1_2_0, k0_acc1_2_1, k0_acc1_2_2, k0_acc1_2_3 as one vector in loop p
+          (local.set $v_k0_acc1_2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $k0_acc1_2_0)) (local.get $k0_acc1_2_1)) (local.get $k0_acc1_2_2)) (local.get $k0_acc1_2_3)))
+          ;; f32x4: k0_acc1_2_4, k0_acc1_2_5, k0_acc1_2_6, k0_acc1_2_7 as one vector in loop p
+          (local.set $v_k0_acc1_2_4 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $k0_acc1_2_4)) (local.get $k0_acc1_2_5)) (local.get $k0_acc1_2_6)) (local.get $k0_acc1_2_7)))
+          (local.set $p (i32.const 0))
+          loop $p
+            (local.set $xi (i32.add (local.get $k0_xbase) (i32.load (i32.add (local.get $pix_at) (i32.shl (local.get $p) (i32.const 2))))))
+            (local.set $di (i32.add (local.get $k0_dbase) (i32.mul (local.get $p) (i32.const 8))))
+            (local.set $v_k0_acc0_0_0 (f32x4.add (f32x4.mul (local.tee $splat_0 (v128.load32_splat (i32.add (local.get $xp_at) (i32.shl (local.get $xi) (i32.const 2))))) (local.tee $vload_0 (v128.load (i32.add (local.get $dyp_at) (i32.shl (local.get $di) (i32.const 2)))))) (local.get $v_k0_acc0_0_0)))
+            (local.set $v_k0_acc0_0_4 (f32x4.add (f32x4.mul (local.get $splat_0) (local.tee $vload_1 (v128.load offset=16 (i32.add (local.get $dyp_at) (i32.shl (local.get $di) (i32.const 2)))))) (local.get $v_k0_acc0_0_4)))
+            (local.set $v_k0_acc0_1_0 (f32x4.add (f32x4.mul (local.tee $splat_1 (v128.load32_splat offset=4 (i32.add (local.get $xp_at) (i32.shl (local.get $xi) (i32.const 2))))) (local.get $vload_0)) (local.get $v_k0_acc0_1_0)))
+            (local.set $v_k0_acc0_1_4 (f32x4.add (f32x4.mul (local.get $splat_1) (local.get $vload_1)) (local.get $v_k0_acc0_1_4)))
+            (local.set $v_k0_acc0_2_0 (f32x4.add (f32x4.mul (local.tee $splat_2 (v128.load32_splat offset=8 (i32.add (local.get $xp_at) (i32.shl (local.get $xi) (i32.const 2))))) (local.get $vload_0)) (local.get $v_k0_acc0_2_0)))
+            (local.set $v_k0_acc0_2_4 (f32x4.add (f32x4.mul (local.get $splat_2) (local.get $vload_1)) (local.get $v_k0_acc0_2_4)))
+            (local.set $v_k0_acc1_0_0 (f32x4.add (f32x4.mul (local.tee $splat_3 (v128.load32_splat offset=4624 (i32.add (local.get $xp_at) (i32.shl (local.get $xi) (i32.const 2))))) (local.get $vload_0)) (local.get $v_k0_acc1_0_0)))
+            (local.set $v_k0_acc1_0_4 (f32x4.add (f32x4.mul (local.get $splat_3) (local.get $vload_1)) (local.get $v_k0_acc1_0_4)))
+            (local.set $v_k0_acc1_1_0 (f32x4.add (f32x4.mul (local.tee $splat_4 (v128.load32_splat offset=4628 (i32.add (local.get $xp_at) (i32.shl (local.get $xi) (i32.const 2))))) (local.get $vload_0)) (local.get $v_k0_acc1_1_0)))
+            (local.set $v_k0_acc1_1_4 (f32x4.add (f32x4.mul (local.get $splat_4) (local.get $vload_1)) (local.get $v_k0_acc1_1_4)))
+            (local.set $v_k0_acc1_2_0 (f32x4.add (f32x4.mul (local.tee $splat_5 (v128.load32_splat offset=4632 (i32.add (local.get $xp_at) (i32.shl (local.get $xi) (i32.const 2))))) (local.get $vload_0)) (local.get $v_k0_acc1_2_0)))
+            (local.set $v_k0_acc1_2_4 (f32x4.add (f32x4.mul (local.get $splat_5) (local.get $vload_1)) (local.get $v_k0_acc1_2_4)))
+            (br_if $p (i32.lt_s (local.tee $p (i32.add (local.get $p) (i32.const 1))) (i32.const 4096)))
+          end
+          (local.set $k0_acc0_0_0 (f32x4.extract_lane 0 (local.get $v_k0_acc0_0_0)))
+          (local.set $k0_acc0_0_1 (f32x4.extract_lane 1 (local.get $v_k0_acc0_0_0)))
+          (local.set $k0_acc0_0_2 (f32x4.extract_lane 2 (local.get $v_k0_acc0_0_0)))
+          (local.set $k0_acc0_0_3 (f32x4.extract_lane 3 (local.get $v_k0_acc0_0_0)))
+          (local.set $k0_acc0_0_4 (f32x4.extract_lane 0 (local.get $v_k0_acc0_0_4)))
+          (local.set $k0_acc0_0_5 (f32x4.extract_lane 1 (local.get $v_k0_acc0_0_4)))
+          (local.set $k0_acc0_0_6 (f32x4.extract_lane 2 (local.get $v_k0_acc0_0_4)))
+          (local.set $k0_acc0_0_7 (f32x4.extract_lane 3 (local.get $v_k0_acc0_0_4)))
+          (local.set $k0_acc0_1_0 (f32x4.extract_lane 0 (local.get $v_k0_acc0_1_0)))
+          (local.set $k0_acc0_1_1 (f32x4.extract_lane 1 (local.get $v_k0_acc0_1_0)))
+          (local.set $k0_acc0_1_2 (f32x4.extract_lane 2 (local.get $v_k0_acc0_1_0)))
+          (local.set $k0_acc0_1_3 (f32x4.extract_lane 3 (local.get $v_k0_acc0_1_0)))
+          (local.set $k0_acc0_1_4 (f32x4.extract_lane 0 (local.get $v_k0_acc0_1_4)))
+          (local.set $k0_acc0_1_5 (f32x4.extract_lane 1 (local.get $v_k0_acc0_1_4)))
+          (local.set $k0_acc0_1_6 (f32x4.extract_lane 2 (local.get $v_k0_acc0_1_4)))
+          (local.set $k0_acc0_1_7 (f32x4.extract_lane 3 (local.get $v_k0_acc0_1_4)))
+          (local.set $k0_acc0_2_0 (f32x4.extract_lane 0 (local.get $v_k0_acc0_2_0)))
+          (local.set $k0_acc0_2_1 (f32x4.extract_lane 1 (local.get $v_k0_acc0_2_0)))
+          (local.set $k0_acc0_2_2 (f32x4.extract_lane 2 (local.get $v_k0_acc0_2_0)))
+          (local.set $k0_acc0_2_3 (f32x4.extract_lane 3 (local.get $v_k0_acc0_2_0)))
+          (local.set $k0_acc0_2_4 (f32x4.extract_lane 0 (local.get $v_k0_acc0_2_4)))
+          (local.set $k0_acc0_2_5 (f32x4.extract_lane 1 (local.get $v_k0_acc0_2_4)))
+          (local.set $k0_acc0_2_6 (f32x4.extract_lane 2 (local.get $v_k0_acc0_2_4)))
+          (local.set $k0_acc0_2_7 (f32x4.extract_lane 3 (local.get $v_k0_acc0_2_4)))
+          (local.set $k0_acc1_0_0 (f32x4.extract_lane 0 (local.get $v_k0_acc1_0_0)))
+          (local.set $k0_acc1_0_1 (f32x4.extract_lane 1 (local.get $v_k0_acc1_0_0)))
+          (local.set $k0_acc1_0_2 (f32x4.extract_lane 2 (local.get $v_k0_acc1_0_0)))
+          (local.set $k0_acc1_0_3 (f32x4.extract_lane 3 (local.get $v_k0_acc1_0_0)))
+          (local.set $k0_acc1_0_4 (f32x4.extract_lane 0 (local.get $v_k0_acc1_0_4)))
+          (local.set $k0_acc1_0_5 (f32x4.extract_lane 1 (local.get $v_k0_acc1_0_4)))
+          (local.set $k0_acc1_0_6 (f32x4.extract_lane 2 (local.get $v_k0_acc1_0_4)))
+          (local.set $k0_acc1_0_7 (f32x4.extract_lane 3 (local.get $v_k0_acc1_0_4)))
+          (local.set $k0_acc1_1_0 (f32x4.extract_lane 0 (local.get $v_k0_acc1_1_0)))
+          (local.set $k0_acc1_1_1 (f32x4.extract_lane 1 (local.get $v_k0_acc1_1_0)))
+          (local.set $k0_acc1_1_2 (f32x4.extract_lane 2 (local.get $v_k0_acc1_1_0)))
+          (local.set $k0_acc1_1_3 (f32x4.extract_lane 3 (local.get $v_k0_acc1_1_0)))
+          (local.set $k0_acc1_1_4 (f32x4.extract_lane 0 (local.get $v_k0_acc1_1_4)))
+          (local.set $k0_acc1_1_5 (f32x4.extract_lane 1 (local.get $v_k0_acc1_1_4)))
+          (local.set $k0_acc1_1_6 (f32x4.extract_lane 2 (local.get $v_k0_acc1_1_4)))
+          (local.set $k0_acc1_1_7 (f32x4.extract_lane 3 (local.get $v_k0_acc1_1_4)))
+          (local.set $k0_acc1_2_0 (f32x4.extract_lane 0 (local.get $v_k0_acc1_2_0)))
+          (local.set $k0_acc1_2_1 (f32x4.extract_lane 1 (local.get $v_k0_acc1_2_0)))
+          (local.set $k0_acc1_2_2 (f32x4.extract_lane 2 (local.get $v_k0_acc1_2_0)))
+          (local.set $k0_acc1_2_3 (f32x4.extract_lane 3 (local.get $v_k0_acc1_2_0)))
+          (local.set $k0_acc1_2_4 (f32x4.extract_lane 0 (local.get $v_k0_acc1_2_4)))
+          (local.set $k0_acc1_2_5 (f32x4.extract_lane 1 (local.get $v_k0_acc1_2_4)))
+          (local.set $k0_acc1_2_6 (f32x4.extract_lane 2 (local.get $v_k0_acc1_2_4)))
+          (local.set $k0_acc1_2_7 (f32x4.extract_lane 3 (local.get $v_k0_acc1_2_4)))
+          (f32.store (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_0_0))
+          (f32.store offset=4 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_1_0))
+          (f32.store offset=8 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_2_0))
+          (f32.store offset=36 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc1_0_0))
+          (f32.store offset=40 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc1_1_0))
+          (f32.store offset=44 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc1_2_0))
+          (f32.store offset=576 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_0_1))
+          (f32.store offset=580 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_1_1))
+          (f32.store offset=584 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_2_1))
+          (f32.store offset=612 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc1_0_1))
+          (f32.store offset=616 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc1_1_1))
+          (f32.store offset=620 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc1_2_1))
+          (f32.store offset=1152 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_0_2))
+          (f32.store offset=1156 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_1_2))
+          (f32.store offset=1160 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_2_2))
+          (f32.store offset=1188 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc1_0_2))
+          (f32.store offset=1192 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc1_1_2))
+          (f32.store offset=1196 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc1_2_2))
+          (f32.store offset=1728 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_0_3))
+          (f32.store offset=1732 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_1_3))
+          (f32.store offset=1736 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_2_3))
+          (f32.store offset=1764 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc1_0_3))
+          (f32.store offset=1768 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc1_1_3))
+          (f32.store offset=1772 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc1_2_3))
+          (f32.store offset=2304 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_0_4))
+          (f32.store offset=2308 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_1_4))
+          (f32.store offset=2312 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_2_4))
+          (f32.store offset=2340 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc1_0_4))
+          (f32.store offset=2344 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc1_1_4))
+          (f32.store offset=2348 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc1_2_4))
+          (f32.store offset=2880 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_0_5))
+          (f32.store offset=2884 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_1_5))
+          (f32.store offset=2888 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_2_5))
+          (f32.store offset=2916 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc1_0_5))
+          (f32.store offset=2920 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc1_1_5))
+          (f32.store offset=2924 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc1_2_5))
+          (f32.store offset=3456 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_0_6))
+          (f32.store offset=3460 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_1_6))
+          (f32.store offset=3464 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_2_6))
+          (f32.store offset=3492 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc1_0_6))
+          (f32.store offset=3496 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc1_1_6))
+          (f32.store offset=3500 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc1_2_6))
+          (f32.store offset=4032 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_0_7))
+          (f32.store offset=4036 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_1_7))
+          (f32.store offset=4040 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_2_7))
+          (f32.store offset=4068 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc1_0_7))
+          (f32.store offset=4072 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc1_1_7))
+          (f32.store offset=4076 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 128)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc1_2_7))
+          (br_if $rb (i32.lt_s (local.tee $rb (i32.add (local.get $rb) (i32.const 1))) (i32.const 2)))
+        end
+        (br_if $q (i32.lt_s (local.tee $q (i32.add (local.get $q) (i32.const 1))) (local.get $chunk_hi)))
       end
     end
   )
@@ -1216,7 +1267,7 @@
   ;; conv2d [4,16,32,32] -> [4,8,32,32] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
   ;; role: gradBias
   ;; threads: loop c [0, 8) cut into 5 chunks (chunk_lo, chunk_hi), ~0.16M IR nodes
-  (func $conv3x3_p1_16x32x32_to_8_db (export "conv3x3_p1_16x32x32_to_8_db") (type $t2) (param $dy_at i32) (param $db_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
+  (func $conv3x3_p1_16x32x32_to_8_db (export "conv3x3_p1_16x32x32_to_8_db") (type $t3) (param $dy_at i32) (param $db_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $c i32) (local $n i32) (local $base i32) (local $p i32) (local $acc f32)
     (local.set $c (local.get $chunk_lo))
     block $c_done
@@ -1264,7 +1315,7 @@
   ;; packed: reads the weights from the pack kernel's copy, blocks of 16 output channels x 4 columns, the input value the common factor
   ;; threads: loop n [0, 4) cut into 4 chunks (chunk_lo, chunk_hi), ~23.66M IR nodes
   ;; simd: f32x4 accumulators in loop r: acc0_0..acc3_0, acc4_0..acc7_0, acc8_0..acc11_0, acc12_0..acc15_0, acc0_1..acc3_1, acc4_1..acc7_1, acc8_1..acc11_1, acc12_1..acc15_1, acc0_2..acc3_2, acc4_2..acc7_2, acc8_2..acc11_2, acc12_2..acc15_2, acc0_3..acc3_3, acc4_3..acc7_3, acc8_3..acc11_3, acc12_3..acc15_3, acc0_4..acc3_4, acc4_4..acc7_4, acc8_4..acc11_4, acc12_4..acc15_4 (3 loops)
-  (func $conv3x3_p1_16x32x32_to_8_dx_direct (export "conv3x3_p1_16x32x32_to_8_dx_direct") (type $t3) (param $dy_at i32) (param $wp_at i32) (param $dx_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
+  (func $conv3x3_p1_16x32x32_to_8_dx_direct (export "conv3x3_p1_16x32x32_to_8_dx_direct") (type $t2) (param $dy_at i32) (param $wp_at i32) (param $dx_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $n i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $cb i32) (local $tw0 i32) (local $r i32) (local $xb i32)
     (local $acc0_0 f32) (local $acc0_1 f32) (local $acc0_2 f32) (local $acc0_3 f32) (local $acc0_4 f32) (local $acc1_0 f32) (local $acc1_1 f32) (local $acc1_2 f32)
     (local $acc1_3 f32) (local $acc1_4 f32) (local $acc2_0 f32) (local $acc2_1 f32) (local $acc2_2 f32) (local $acc2_3 f32) (local $acc2_4 f32) (local $acc3_0 f32)
@@ -1782,7 +1833,7 @@
   ;; packed: reads the weights from the pack kernel's copy, blocks of 16 output channels x 4 columns, the input value the common factor
   ;; threads: loop n [0, 4) cut into 4 chunks (chunk_lo, chunk_hi), ~1.58M IR nodes
   ;; simd: f32x4 accumulators in loop r: acc0_0..acc3_0, acc4_0..acc7_0, acc8_0..acc11_0, acc12_0..acc15_0, acc0_1..acc3_1, acc4_1..acc7_1, acc8_1..acc11_1, acc12_1..acc15_1, acc0_2..acc3_2, acc4_2..acc7_2, acc8_2..acc11_2, acc12_2..acc15_2, acc0_3..acc3_3, acc4_3..acc7_3, acc8_3..acc11_3, acc12_3..acc15_3, acc0_4..acc3_4, acc4_4..acc7_4, acc8_4..acc11_4, acc12_4..acc15_4 (3 loops)
-  (func $conv3x3_p1_16x32x32_to_8_dx_direct_rows (export "conv3x3_p1_16x32x32_to_8_dx_direct_rows") (type $t3) (param $dy_at i32) (param $wp_at i32) (param $dx_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
+  (func $conv3x3_p1_16x32x32_to_8_dx_direct_rows (export "conv3x3_p1_16x32x32_to_8_dx_direct_rows") (type $t2) (param $dy_at i32) (param $wp_at i32) (param $dx_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $n i32) (local $rb i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $cb i32) (local $tw0 i32) (local $r i32)
     (local $xb i32) (local $acc0_0 f32) (local $acc0_1 f32) (local $acc0_2 f32) (local $acc0_3 f32) (local $acc0_4 f32) (local $acc1_0 f32) (local $acc1_1 f32)
     (local $acc1_2 f32) (local $acc1_3 f32) (local $acc1_4 f32) (local $acc2_0 f32) (local $acc2_1 f32) (local $acc2_2 f32) (local $acc2_3 f32) (local $acc2_4 f32)
@@ -2548,7 +2599,7 @@
   ;; threads: loop n [0, 4) cut into 4 chunks (chunk_lo, chunk_hi), ~2.29M IR nodes
   ;; simd: f32x4 accumulators in loop r: e0_acc0_0..e0_acc3_0, e0_acc4_0..e0_acc7_0, e0_acc8_0..e0_acc11_0, e0_acc12_0..e0_acc15_0 (3 loops)
   ;; simd: f32x4 accumulators in loop r: e31_acc0_0..e31_acc3_0, e31_acc4_0..e31_acc7_0, e31_acc8_0..e31_acc11_0, e31_acc12_0..e31_acc15_0 (3 loops)
-  (func $conv3x3_p1_16x32x32_to_8_dx_direct_cols (export "conv3x3_p1_16x32x32_to_8_dx_direct_cols") (type $t3) (param $dy_at i32) (param $wp_at i32) (param $dx_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
+  (func $conv3x3_p1_16x32x32_to_8_dx_direct_cols (export "conv3x3_p1_16x32x32_to_8_dx_direct_cols") (type $t2) (param $dy_at i32) (param $wp_at i32) (param $dx_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
     (local $n i32) (local $th i32) (local $yrow i32) (local $xrow i32) (local $r i32) (local $xb i32) (local $e0_acc0_0 f32) (local $e0_acc1_0 f32)
     (local $e0_acc2_0 f32) (local $e0_acc3_0 f32) (local $e0_acc4_0 f32) (local $e0_acc5_0 f32) (local $e0_acc6_0 f32) (local $e0_acc7_0 f32) (local $e0_acc8_0 f32) (local $e0_acc9_0 f32)
     (local $e0_acc10_0 f32) (local $e0_acc11_0 f32) (local $e0_acc12_0 f32) (local $e0_acc13_0 f32) (local $e0_acc14_0 f32) (local $e0_acc15_0 f32) (local $e31_acc0_0 f32) (local $e31_acc1_0 f32)

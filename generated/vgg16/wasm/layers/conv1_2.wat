@@ -1814,250 +1814,321 @@
   )
 
   ;; conv2d [1,64,224,224] -> [1,64,224,224] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
-  ;; role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
-  ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.24
-  ;; cols[g, n, p, k] = im2row(x): 50176 rows x 576 columns, rows 592 floats apart
-  ;; threads: loop oh [0, 224) cut into 16 chunks (chunk_lo, chunk_hi), ~700.51M IR nodes
-  (func $conv3x3_p1_64x224x224_to_64_dw_im2row_cols (export "conv3x3_p1_64x224x224_to_64_dw_im2row_cols") (type $t0) (param $x_at i32) (param $cols_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
-    (local $oh i32) (local $drow i32) (local $ow i32) (local $d i32) (local $r i32) (local $src i32)
-    (local.set $oh (local.get $chunk_lo))
-    block $oh_done
-      (br_if $oh_done (i32.ge_s (local.get $oh) (local.get $chunk_hi)))
-      loop $oh
-        (local.set $drow (i32.mul (local.get $oh) (i32.const 132608)))
-        (local.set $ow (i32.const 0))
-        loop $ow
-          (local.set $d (i32.add (local.get $drow) (i32.mul (local.get $ow) (i32.const 592))))
-          (local.set $r (i32.const 0))
-          loop $r
-            (local.set $src (i32.mul (local.get $r) (i32.const 50176)))
-            (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))
-            (i32.and (i32.ge_s (local.get $oh) (i32.const 1)) (i32.ge_s (local.get $ow) (i32.const 1)))
-            if (result f32)
-              (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 224))) (local.get $ow)) (i32.const -225)) (i32.const 2))))
-            else
-              (f32.const 0)
-            end
-            f32.store
-            (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))
-            (i32.ge_s (local.get $oh) (i32.const 1))
-            if (result f32)
-              (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 224))) (local.get $ow)) (i32.const -224)) (i32.const 2))))
-            else
-              (f32.const 0)
-            end
-            f32.store offset=4
-            (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))
-            (i32.and (i32.ge_s (local.get $oh) (i32.const 1)) (i32.lt_s (local.get $ow) (i32.const 223)))
-            if (result f32)
-              (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 224))) (local.get $ow)) (i32.const -223)) (i32.const 2))))
-            else
-              (f32.const 0)
-            end
-            f32.store offset=8
-            (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))
-            (i32.ge_s (local.get $ow) (i32.const 1))
-            if (result f32)
-              (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 224))) (local.get $ow)) (i32.const -1)) (i32.const 2))))
-            else
-              (f32.const 0)
-            end
-            f32.store offset=12
-            (f32.store offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 224))) (local.get $ow)) (i32.const 2)))))
-            (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))
-            (i32.lt_s (local.get $ow) (i32.const 223))
-            if (result f32)
-              (f32.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 224))) (local.get $ow)) (i32.const 2))))
-            else
-              (f32.const 0)
-            end
-            f32.store offset=20
-            (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))
-            (i32.and (i32.lt_s (local.get $oh) (i32.const 223)) (i32.ge_s (local.get $ow) (i32.const 1)))
-            if (result f32)
-              (f32.load offset=892 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 224))) (local.get $ow)) (i32.const 2))))
-            else
-              (f32.const 0)
-            end
-            f32.store offset=24
-            (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))
-            (i32.lt_s (local.get $oh) (i32.const 223))
-            if (result f32)
-              (f32.load offset=896 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 224))) (local.get $ow)) (i32.const 2))))
-            else
-              (f32.const 0)
-            end
-            f32.store offset=28
-            (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $d) (i32.mul (local.get $r) (i32.const 9))) (i32.const 2)))
-            (i32.and (i32.lt_s (local.get $oh) (i32.const 223)) (i32.lt_s (local.get $ow) (i32.const 223)))
-            if (result f32)
-              (f32.load offset=900 (i32.add (local.get $x_at) (i32.shl (i32.add (i32.add (local.get $src) (i32.mul (local.get $oh) (i32.const 224))) (local.get $ow)) (i32.const 2))))
-            else
-              (f32.const 0)
-            end
-            f32.store offset=32
-            (br_if $r (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 64)))
+  ;; role: gradWeight, dy packed [g][co block of 16][n][p][o] for the packed reduction's f32x4 over output channels (blocks padded to 4 channels), and each output pixel's offset in x
+  ;; threads: phase 0 (chunk_phase = 0): loop oh [0, 224) cut into 16 chunks (chunk_lo, chunk_hi), ~0.55M IR nodes
+  ;; threads: phase 1 (chunk_phase = 1): loop ob [0, 4) cut into 4 chunks (chunk_lo, chunk_hi), ~44.15M IR nodes
+  (func $conv3x3_p1_64x224x224_to_64_dw_dypack (export "conv3x3_p1_64x224x224_to_64_dw_dypack") (type $t1) (param $dy_at i32) (param $dyp_at i32) (param $pix_at i32) (param $chunk_phase i32) (param $chunk_lo i32) (param $chunk_hi i32)
+    (local $oh i32) (local $ow i32) (local $ob i32) (local $src i32) (local $dst i32) (local $p i32)
+    (i32.eq (local.get $chunk_phase) (i32.const 0))
+    if
+      (local.set $oh (local.get $chunk_lo))
+      block $oh_done
+        (br_if $oh_done (i32.ge_s (local.get $oh) (local.get $chunk_hi)))
+        loop $oh
+          (local.set $ow (i32.const 0))
+          loop $ow
+            (i32.store (i32.add (local.get $pix_at) (i32.shl (i32.add (i32.mul (local.get $oh) (i32.const 224)) (local.get $ow)) (i32.const 2))) (i32.add (i32.mul (local.get $oh) (i32.const 226)) (local.get $ow)))
+            (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 224)))
           end
-          (br_if $ow (i32.lt_s (local.tee $ow (i32.add (local.get $ow) (i32.const 1))) (i32.const 224)))
+          (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (local.get $chunk_hi)))
         end
-        (br_if $oh (i32.lt_s (local.tee $oh (i32.add (local.get $oh) (i32.const 1))) (local.get $chunk_hi)))
+      end
+    end
+    (i32.eq (local.get $chunk_phase) (i32.const 1))
+    if
+      (local.set $ob (local.get $chunk_lo))
+      block $ob_done
+        (br_if $ob_done (i32.ge_s (local.get $ob) (local.get $chunk_hi)))
+        loop $ob
+          (local.set $src (i32.mul (local.get $ob) (i32.const 802816)))
+          (local.set $dst (i32.mul (local.get $ob) (i32.const 802816)))
+          (local.set $p (i32.const 0))
+          loop $p
+            (f32.store (i32.add (local.get $dyp_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $p) (i32.const 16))) (i32.const 2))) (f32.load (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $src) (local.get $p)) (i32.const 2)))))
+            (f32.store offset=4 (i32.add (local.get $dyp_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $p) (i32.const 16))) (i32.const 2))) (f32.load offset=200704 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $src) (local.get $p)) (i32.const 2)))))
+            (f32.store offset=8 (i32.add (local.get $dyp_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $p) (i32.const 16))) (i32.const 2))) (f32.load offset=401408 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $src) (local.get $p)) (i32.const 2)))))
+            (f32.store offset=12 (i32.add (local.get $dyp_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $p) (i32.const 16))) (i32.const 2))) (f32.load offset=602112 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $src) (local.get $p)) (i32.const 2)))))
+            (f32.store offset=16 (i32.add (local.get $dyp_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $p) (i32.const 16))) (i32.const 2))) (f32.load offset=802816 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $src) (local.get $p)) (i32.const 2)))))
+            (f32.store offset=20 (i32.add (local.get $dyp_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $p) (i32.const 16))) (i32.const 2))) (f32.load offset=1003520 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $src) (local.get $p)) (i32.const 2)))))
+            (f32.store offset=24 (i32.add (local.get $dyp_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $p) (i32.const 16))) (i32.const 2))) (f32.load offset=1204224 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $src) (local.get $p)) (i32.const 2)))))
+            (f32.store offset=28 (i32.add (local.get $dyp_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $p) (i32.const 16))) (i32.const 2))) (f32.load offset=1404928 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $src) (local.get $p)) (i32.const 2)))))
+            (f32.store offset=32 (i32.add (local.get $dyp_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $p) (i32.const 16))) (i32.const 2))) (f32.load offset=1605632 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $src) (local.get $p)) (i32.const 2)))))
+            (f32.store offset=36 (i32.add (local.get $dyp_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $p) (i32.const 16))) (i32.const 2))) (f32.load offset=1806336 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $src) (local.get $p)) (i32.const 2)))))
+            (f32.store offset=40 (i32.add (local.get $dyp_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $p) (i32.const 16))) (i32.const 2))) (f32.load offset=2007040 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $src) (local.get $p)) (i32.const 2)))))
+            (f32.store offset=44 (i32.add (local.get $dyp_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $p) (i32.const 16))) (i32.const 2))) (f32.load offset=2207744 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $src) (local.get $p)) (i32.const 2)))))
+            (f32.store offset=48 (i32.add (local.get $dyp_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $p) (i32.const 16))) (i32.const 2))) (f32.load offset=2408448 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $src) (local.get $p)) (i32.const 2)))))
+            (f32.store offset=52 (i32.add (local.get $dyp_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $p) (i32.const 16))) (i32.const 2))) (f32.load offset=2609152 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $src) (local.get $p)) (i32.const 2)))))
+            (f32.store offset=56 (i32.add (local.get $dyp_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $p) (i32.const 16))) (i32.const 2))) (f32.load offset=2809856 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $src) (local.get $p)) (i32.const 2)))))
+            (f32.store offset=60 (i32.add (local.get $dyp_at) (i32.shl (i32.add (local.get $dst) (i32.mul (local.get $p) (i32.const 16))) (i32.const 2))) (f32.load offset=3010560 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $src) (local.get $p)) (i32.const 2)))))
+            (br_if $p (i32.lt_s (local.tee $p (i32.add (local.get $p) (i32.const 1))) (i32.const 50176)))
+          end
+          (br_if $ob (i32.lt_s (local.tee $ob (i32.add (local.get $ob) (i32.const 1))) (local.get $chunk_hi)))
+        end
       end
     end
   )
 
   ;; conv2d [1,64,224,224] -> [1,64,224,224] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
-  ;; role: gradWeight, strategy im2row: input copied into a [rows, Cin/g*kH*kW] buffer once, then a 4x4 register-blocked GEMM
-  ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.24
-  ;; dw[co, k] = sum_{n, p} dy[n, co, p] * cols[g, n, p, k]: M=64 N=576 K=50176 per group
-  ;; threads: loop nb [0, 72) cut into 16 chunks (chunk_lo, chunk_hi), ~12948.24M IR nodes
-  ;; simd: f32x4 accumulators in loop k1: acc0_00..acc0_03, acc0_10..acc0_13, acc0_20..acc0_23, acc0_30..acc0_33, acc0_04..acc0_07, acc0_14..acc0_17, acc0_24..acc0_27, acc0_34..acc0_37
-  (func $conv3x3_p1_64x224x224_to_64_dw_im2row_gemm (export "conv3x3_p1_64x224x224_to_64_dw_im2row_gemm") (type $t2) (param $cols_at i32) (param $dy_at i32) (param $dw_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
-    (local $nb i32) (local $n0 i32) (local $mb i32) (local $m0 i32) (local $ai0 i32) (local $bi0 i32) (local $ao0 i32) (local $bo0 i32)
-    (local $k1 i32) (local $acc0_00 f32) (local $acc0_01 f32) (local $acc0_02 f32) (local $acc0_03 f32) (local $acc0_04 f32) (local $acc0_05 f32) (local $acc0_06 f32)
-    (local $acc0_07 f32) (local $acc0_10 f32) (local $acc0_11 f32) (local $acc0_12 f32) (local $acc0_13 f32) (local $acc0_14 f32) (local $acc0_15 f32) (local $acc0_16 f32)
-    (local $acc0_17 f32) (local $acc0_20 f32) (local $acc0_21 f32) (local $acc0_22 f32) (local $acc0_23 f32) (local $acc0_24 f32) (local $acc0_25 f32) (local $acc0_26 f32)
-    (local $acc0_27 f32) (local $acc0_30 f32) (local $acc0_31 f32) (local $acc0_32 f32) (local $acc0_33 f32) (local $acc0_34 f32) (local $acc0_35 f32) (local $acc0_36 f32)
-    (local $acc0_37 f32) (local $v_acc0_00 v128) (local $v_acc0_10 v128) (local $v_acc0_20 v128) (local $v_acc0_30 v128) (local $v_acc0_04 v128) (local $v_acc0_14 v128) (local $v_acc0_24 v128)
-    (local $v_acc0_34 v128) (local $splat_0 v128) (local $vload_0 v128) (local $splat_1 v128) (local $splat_2 v128) (local $splat_3 v128) (local $vload_1 v128)
-    (local.set $nb (local.get $chunk_lo))
-    block $nb_done
-      (br_if $nb_done (i32.ge_s (local.get $nb) (local.get $chunk_hi)))
-      loop $nb
-        (local.set $n0 (i32.mul (local.get $nb) (i32.const 8)))
-        (local.set $mb (i32.const 0))
-        loop $mb
-          (local.set $m0 (i32.mul (local.get $mb) (i32.const 4)))
-          (local.set $acc0_00 (f32.const 0))
-          (local.set $acc0_01 (f32.const 0))
-          (local.set $acc0_02 (f32.const 0))
-          (local.set $acc0_03 (f32.const 0))
-          (local.set $acc0_04 (f32.const 0))
-          (local.set $acc0_05 (f32.const 0))
-          (local.set $acc0_06 (f32.const 0))
-          (local.set $acc0_07 (f32.const 0))
-          (local.set $acc0_10 (f32.const 0))
-          (local.set $acc0_11 (f32.const 0))
-          (local.set $acc0_12 (f32.const 0))
-          (local.set $acc0_13 (f32.const 0))
-          (local.set $acc0_14 (f32.const 0))
-          (local.set $acc0_15 (f32.const 0))
-          (local.set $acc0_16 (f32.const 0))
-          (local.set $acc0_17 (f32.const 0))
-          (local.set $acc0_20 (f32.const 0))
-          (local.set $acc0_21 (f32.const 0))
-          (local.set $acc0_22 (f32.const 0))
-          (local.set $acc0_23 (f32.const 0))
-          (local.set $acc0_24 (f32.const 0))
-          (local.set $acc0_25 (f32.const 0))
-          (local.set $acc0_26 (f32.const 0))
-          (local.set $acc0_27 (f32.const 0))
-          (local.set $acc0_30 (f32.const 0))
-          (local.set $acc0_31 (f32.const 0))
-          (local.set $acc0_32 (f32.const 0))
-          (local.set $acc0_33 (f32.const 0))
-          (local.set $acc0_34 (f32.const 0))
-          (local.set $acc0_35 (f32.const 0))
-          (local.set $acc0_36 (f32.const 0))
-          (local.set $acc0_37 (f32.const 0))
-          (local.set $ai0 (i32.mul (local.get $m0) (i32.const 50176)))
-          (local.set $bi0 (local.get $n0))
-          (local.set $ao0 (local.get $ai0))
-          (local.set $bo0 (local.get $bi0))
-          ;; f32x4: acc0_00, acc0_01, acc0_02, acc0_03 as one vector in loop k1
-          (local.set $v_acc0_00 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_00)) (local.get $acc0_01)) (local.get $acc0_02)) (local.get $acc0_03)))
-          ;; f32x4: acc0_10, acc0_11, acc0_12, acc0_13 as one vector in loop k1
-          (local.set $v_acc0_10 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_10)) (local.get $acc0_11)) (local.get $acc0_12)) (local.get $acc0_13)))
-          ;; f32x4: acc0_20, acc0_21, acc0_22, acc0_23 as one vector in loop k1
-          (local.set $v_acc0_20 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_20)) (local.get $acc0_21)) (local.get $acc0_22)) (local.get $acc0_23)))
-          ;; f32x4: acc0_30, acc0_31, acc0_32, acc0_33 as one vector in loop k1
-          (local.set $v_acc0_30 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_30)) (local.get $acc0_31)) (local.get $acc0_32)) (local.get $acc0_33)))
-          ;; f32x4: acc0_04, acc0_05, acc0_06, acc0_07 as one vector in loop k1
-          (local.set $v_acc0_04 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_04)) (local.get $acc0_05)) (local.get $acc0_06)) (local.get $acc0_07)))
-          ;; f32x4: acc0_14, acc0_15, acc0_16, acc0_17 as one vector in loop k1
-          (local.set $v_acc0_14 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_14)) (local.get $acc0_15)) (local.get $acc0_16)) (local.get $acc0_17)))
-          ;; f32x4: acc0_24, acc0_25, acc0_26, acc0_27 as one vector in loop k1
-          (local.set $v_acc0_24 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_24)) (local.get $acc0_25)) (local.get $acc0_26)) (local.get $acc0_27)))
-          ;; f32x4: acc0_34, acc0_35, acc0_36, acc0_37 as one vector in loop k1
-          (local.set $v_acc0_34 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_34)) (local.get $acc0_35)) (local.get $acc0_36)) (local.get $acc0_37)))
-          (local.set $k1 (i32.const 0))
-          loop $k1
-            (local.set $v_acc0_00 (f32x4.add (f32x4.mul (local.tee $splat_0 (v128.load32_splat (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2))))) (local.tee $vload_0 (v128.load (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 592))) (i32.const 2)))))) (local.get $v_acc0_00)))
-            (local.set $v_acc0_10 (f32x4.add (f32x4.mul (local.tee $splat_1 (v128.load32_splat offset=200704 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2))))) (local.get $vload_0)) (local.get $v_acc0_10)))
-            (local.set $v_acc0_20 (f32x4.add (f32x4.mul (local.tee $splat_2 (v128.load32_splat offset=401408 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2))))) (local.get $vload_0)) (local.get $v_acc0_20)))
-            (local.set $v_acc0_30 (f32x4.add (f32x4.mul (local.tee $splat_3 (v128.load32_splat offset=602112 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ao0) (local.get $k1)) (i32.const 2))))) (local.get $vload_0)) (local.get $v_acc0_30)))
-            (local.set $v_acc0_04 (f32x4.add (f32x4.mul (local.get $splat_0) (local.tee $vload_1 (v128.load offset=16 (i32.add (local.get $cols_at) (i32.shl (i32.add (local.get $bo0) (i32.mul (local.get $k1) (i32.const 592))) (i32.const 2)))))) (local.get $v_acc0_04)))
-            (local.set $v_acc0_14 (f32x4.add (f32x4.mul (local.get $splat_1) (local.get $vload_1)) (local.get $v_acc0_14)))
-            (local.set $v_acc0_24 (f32x4.add (f32x4.mul (local.get $splat_2) (local.get $vload_1)) (local.get $v_acc0_24)))
-            (local.set $v_acc0_34 (f32x4.add (f32x4.mul (local.get $splat_3) (local.get $vload_1)) (local.get $v_acc0_34)))
-            (br_if $k1 (i32.lt_s (local.tee $k1 (i32.add (local.get $k1) (i32.const 1))) (i32.const 50176)))
-          end
-          (local.set $acc0_00 (f32x4.extract_lane 0 (local.get $v_acc0_00)))
-          (local.set $acc0_01 (f32x4.extract_lane 1 (local.get $v_acc0_00)))
-          (local.set $acc0_02 (f32x4.extract_lane 2 (local.get $v_acc0_00)))
-          (local.set $acc0_03 (f32x4.extract_lane 3 (local.get $v_acc0_00)))
-          (local.set $acc0_10 (f32x4.extract_lane 0 (local.get $v_acc0_10)))
-          (local.set $acc0_11 (f32x4.extract_lane 1 (local.get $v_acc0_10)))
-          (local.set $acc0_12 (f32x4.extract_lane 2 (local.get $v_acc0_10)))
-          (local.set $acc0_13 (f32x4.extract_lane 3 (local.get $v_acc0_10)))
-          (local.set $acc0_20 (f32x4.extract_lane 0 (local.get $v_acc0_20)))
-          (local.set $acc0_21 (f32x4.extract_lane 1 (local.get $v_acc0_20)))
-          (local.set $acc0_22 (f32x4.extract_lane 2 (local.get $v_acc0_20)))
-          (local.set $acc0_23 (f32x4.extract_lane 3 (local.get $v_acc0_20)))
-          (local.set $acc0_30 (f32x4.extract_lane 0 (local.get $v_acc0_30)))
-          (local.set $acc0_31 (f32x4.extract_lane 1 (local.get $v_acc0_30)))
-          (local.set $acc0_32 (f32x4.extract_lane 2 (local.get $v_acc0_30)))
-          (local.set $acc0_33 (f32x4.extract_lane 3 (local.get $v_acc0_30)))
-          (local.set $acc0_04 (f32x4.extract_lane 0 (local.get $v_acc0_04)))
-          (local.set $acc0_05 (f32x4.extract_lane 1 (local.get $v_acc0_04)))
-          (local.set $acc0_06 (f32x4.extract_lane 2 (local.get $v_acc0_04)))
-          (local.set $acc0_07 (f32x4.extract_lane 3 (local.get $v_acc0_04)))
-          (local.set $acc0_14 (f32x4.extract_lane 0 (local.get $v_acc0_14)))
-          (local.set $acc0_15 (f32x4.extract_lane 1 (local.get $v_acc0_14)))
-          (local.set $acc0_16 (f32x4.extract_lane 2 (local.get $v_acc0_14)))
-          (local.set $acc0_17 (f32x4.extract_lane 3 (local.get $v_acc0_14)))
-          (local.set $acc0_24 (f32x4.extract_lane 0 (local.get $v_acc0_24)))
-          (local.set $acc0_25 (f32x4.extract_lane 1 (local.get $v_acc0_24)))
-          (local.set $acc0_26 (f32x4.extract_lane 2 (local.get $v_acc0_24)))
-          (local.set $acc0_27 (f32x4.extract_lane 3 (local.get $v_acc0_24)))
-          (local.set $acc0_34 (f32x4.extract_lane 0 (local.get $v_acc0_34)))
-          (local.set $acc0_35 (f32x4.extract_lane 1 (local.get $v_acc0_34)))
-          (local.set $acc0_36 (f32x4.extract_lane 2 (local.get $v_acc0_34)))
-          (local.set $acc0_37 (f32x4.extract_lane 3 (local.get $v_acc0_34)))
-          (f32.store (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 576)) (local.get $n0)) (i32.const 2))) (local.get $acc0_00))
-          (f32.store offset=4 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 576)) (local.get $n0)) (i32.const 2))) (local.get $acc0_01))
-          (f32.store offset=8 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 576)) (local.get $n0)) (i32.const 2))) (local.get $acc0_02))
-          (f32.store offset=12 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 576)) (local.get $n0)) (i32.const 2))) (local.get $acc0_03))
-          (f32.store offset=16 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 576)) (local.get $n0)) (i32.const 2))) (local.get $acc0_04))
-          (f32.store offset=20 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 576)) (local.get $n0)) (i32.const 2))) (local.get $acc0_05))
-          (f32.store offset=24 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 576)) (local.get $n0)) (i32.const 2))) (local.get $acc0_06))
-          (f32.store offset=28 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 576)) (local.get $n0)) (i32.const 2))) (local.get $acc0_07))
-          (f32.store offset=2304 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 576)) (local.get $n0)) (i32.const 2))) (local.get $acc0_10))
-          (f32.store offset=2308 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 576)) (local.get $n0)) (i32.const 2))) (local.get $acc0_11))
-          (f32.store offset=2312 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 576)) (local.get $n0)) (i32.const 2))) (local.get $acc0_12))
-          (f32.store offset=2316 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 576)) (local.get $n0)) (i32.const 2))) (local.get $acc0_13))
-          (f32.store offset=2320 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 576)) (local.get $n0)) (i32.const 2))) (local.get $acc0_14))
-          (f32.store offset=2324 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 576)) (local.get $n0)) (i32.const 2))) (local.get $acc0_15))
-          (f32.store offset=2328 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 576)) (local.get $n0)) (i32.const 2))) (local.get $acc0_16))
-          (f32.store offset=2332 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 576)) (local.get $n0)) (i32.const 2))) (local.get $acc0_17))
-          (f32.store offset=4608 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 576)) (local.get $n0)) (i32.const 2))) (local.get $acc0_20))
-          (f32.store offset=4612 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 576)) (local.get $n0)) (i32.const 2))) (local.get $acc0_21))
-          (f32.store offset=4616 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 576)) (local.get $n0)) (i32.const 2))) (local.get $acc0_22))
-          (f32.store offset=4620 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 576)) (local.get $n0)) (i32.const 2))) (local.get $acc0_23))
-          (f32.store offset=4624 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 576)) (local.get $n0)) (i32.const 2))) (local.get $acc0_24))
-          (f32.store offset=4628 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 576)) (local.get $n0)) (i32.const 2))) (local.get $acc0_25))
-          (f32.store offset=4632 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 576)) (local.get $n0)) (i32.const 2))) (local.get $acc0_26))
-          (f32.store offset=4636 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 576)) (local.get $n0)) (i32.const 2))) (local.get $acc0_27))
-          (f32.store offset=6912 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 576)) (local.get $n0)) (i32.const 2))) (local.get $acc0_30))
-          (f32.store offset=6916 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 576)) (local.get $n0)) (i32.const 2))) (local.get $acc0_31))
-          (f32.store offset=6920 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 576)) (local.get $n0)) (i32.const 2))) (local.get $acc0_32))
-          (f32.store offset=6924 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 576)) (local.get $n0)) (i32.const 2))) (local.get $acc0_33))
-          (f32.store offset=6928 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 576)) (local.get $n0)) (i32.const 2))) (local.get $acc0_34))
-          (f32.store offset=6932 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 576)) (local.get $n0)) (i32.const 2))) (local.get $acc0_35))
-          (f32.store offset=6936 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 576)) (local.get $n0)) (i32.const 2))) (local.get $acc0_36))
-          (f32.store offset=6940 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 576)) (local.get $n0)) (i32.const 2))) (local.get $acc0_37))
-          (br_if $mb (i32.lt_s (local.tee $mb (i32.add (local.get $mb) (i32.const 1))) (i32.const 16)))
+  ;; role: gradWeight, x zero-padded to 226x226 per channel: every tap of every output pixel reads inside it
+  ;; threads: loop q [0, 64) cut into 16 chunks (chunk_lo, chunk_hi), ~40.64M IR nodes
+  (func $conv3x3_p1_64x224x224_to_64_dw_xpad (export "conv3x3_p1_64x224x224_to_64_dw_xpad") (type $t0) (param $x_at i32) (param $xp_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
+    (local $q i32) (local $src i32) (local $dst i32) (local $j i32) (local $i i32) (local $drow i32) (local $srow i32) (local $j0 i32)
+    (local.set $q (local.get $chunk_lo))
+    block $q_done
+      (br_if $q_done (i32.ge_s (local.get $q) (local.get $chunk_hi)))
+      loop $q
+        (local.set $src (i32.mul (local.get $q) (i32.const 50176)))
+        (local.set $dst (i32.mul (local.get $q) (i32.const 51076)))
+        (local.set $j (i32.const 0))
+        loop $j
+          (f32.store (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $dst) (local.get $j)) (i32.const 2))) (f32.const 0))
+          (br_if $j (i32.lt_s (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 226)))
         end
-        (br_if $nb (i32.lt_s (local.tee $nb (i32.add (local.get $nb) (i32.const 1))) (local.get $chunk_hi)))
+        (local.set $i (i32.const 1))
+        loop $i
+          (local.set $drow (i32.add (local.get $dst) (i32.mul (local.get $i) (i32.const 226))))
+          (local.set $srow (i32.add (i32.add (local.get $src) (i32.mul (local.get $i) (i32.const 224))) (i32.const -224)))
+          (f32.store (i32.add (local.get $xp_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+          (local.set $j (i32.const 0))
+          loop $j
+            (local.set $j0 (i32.mul (local.get $j) (i32.const 4)))
+            (f32.store offset=4 (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j0)) (i32.const 2))) (f32.load (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $j0)) (i32.const 2)))))
+            (f32.store offset=8 (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j0)) (i32.const 2))) (f32.load offset=4 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $j0)) (i32.const 2)))))
+            (f32.store offset=12 (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j0)) (i32.const 2))) (f32.load offset=8 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $j0)) (i32.const 2)))))
+            (f32.store offset=16 (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $drow) (local.get $j0)) (i32.const 2))) (f32.load offset=12 (i32.add (local.get $x_at) (i32.shl (i32.add (local.get $srow) (local.get $j0)) (i32.const 2)))))
+            (br_if $j (i32.lt_s (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 56)))
+          end
+          (f32.store offset=900 (i32.add (local.get $xp_at) (i32.shl (local.get $drow) (i32.const 2))) (f32.const 0))
+          (br_if $i (i32.lt_s (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 225)))
+        end
+        (local.set $j (i32.const 50850))
+        loop $j
+          (f32.store (i32.add (local.get $xp_at) (i32.shl (i32.add (local.get $dst) (local.get $j)) (i32.const 2))) (f32.const 0))
+          (br_if $j (i32.lt_s (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 51076)))
+        end
+        (br_if $q (i32.lt_s (local.tee $q (i32.add (local.get $q) (i32.const 1))) (local.get $chunk_hi)))
+      end
+    end
+  )
+
+  ;; conv2d [1,64,224,224] -> [1,64,224,224] k=3x3 s=1x1 p=1,1,1,1 d=1x1 g=1
+  ;; role: gradWeight, packed reduction: blocks of 16 output channels x 1 input channels x 3 taps of a kernel row, f32x4 over output channels, one loop over batch x pixels each
+  ;; cost model, in multiply-adds at GEMM speed per multiply-add: direct 0.91, im2row 1.24
+  ;; threads: loop q [0, 24) cut into 16 chunks (chunk_lo, chunk_hi), ~11330.21M IR nodes
+  ;; simd: f32x4 accumulators in loop p: k0_acc0_0_0..k0_acc0_0_3, k0_acc0_0_4..k0_acc0_0_7, k0_acc0_0_8..k0_acc0_0_11, k0_acc0_0_12..k0_acc0_0_15, k0_acc0_1_0..k0_acc0_1_3, k0_acc0_1_4..k0_acc0_1_7, k0_acc0_1_8..k0_acc0_1_11, k0_acc0_1_12..k0_acc0_1_15, k0_acc0_2_0..k0_acc0_2_3, k0_acc0_2_4..k0_acc0_2_7, k0_acc0_2_8..k0_acc0_2_11, k0_acc0_2_12..k0_acc0_2_15
+  (func $conv3x3_p1_64x224x224_to_64_dw_packed (export "conv3x3_p1_64x224x224_to_64_dw_packed") (type $t1) (param $xp_at i32) (param $dyp_at i32) (param $pix_at i32) (param $dw_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
+    (local $q i32) (local $g i32) (local $ob i32) (local $kh i32) (local $rr i32) (local $rb i32) (local $r0 i32) (local $k0_xbase i32)
+    (local $k0_dbase i32) (local $p i32) (local $xi i32) (local $di i32) (local $k0_acc0_0_0 f32) (local $k0_acc0_0_1 f32) (local $k0_acc0_0_2 f32) (local $k0_acc0_0_3 f32)
+    (local $k0_acc0_0_4 f32) (local $k0_acc0_0_5 f32) (local $k0_acc0_0_6 f32) (local $k0_acc0_0_7 f32) (local $k0_acc0_0_8 f32) (local $k0_acc0_0_9 f32) (local $k0_acc0_0_10 f32) (local $k0_acc0_0_11 f32)
+    (local $k0_acc0_0_12 f32) (local $k0_acc0_0_13 f32) (local $k0_acc0_0_14 f32) (local $k0_acc0_0_15 f32) (local $k0_acc0_1_0 f32) (local $k0_acc0_1_1 f32) (local $k0_acc0_1_2 f32) (local $k0_acc0_1_3 f32)
+    (local $k0_acc0_1_4 f32) (local $k0_acc0_1_5 f32) (local $k0_acc0_1_6 f32) (local $k0_acc0_1_7 f32) (local $k0_acc0_1_8 f32) (local $k0_acc0_1_9 f32) (local $k0_acc0_1_10 f32) (local $k0_acc0_1_11 f32)
+    (local $k0_acc0_1_12 f32) (local $k0_acc0_1_13 f32) (local $k0_acc0_1_14 f32) (local $k0_acc0_1_15 f32) (local $k0_acc0_2_0 f32) (local $k0_acc0_2_1 f32) (local $k0_acc0_2_2 f32) (local $k0_acc0_2_3 f32)
+    (local $k0_acc0_2_4 f32) (local $k0_acc0_2_5 f32) (local $k0_acc0_2_6 f32) (local $k0_acc0_2_7 f32) (local $k0_acc0_2_8 f32) (local $k0_acc0_2_9 f32) (local $k0_acc0_2_10 f32) (local $k0_acc0_2_11 f32)
+    (local $k0_acc0_2_12 f32) (local $k0_acc0_2_13 f32) (local $k0_acc0_2_14 f32) (local $k0_acc0_2_15 f32) (local $v_k0_acc0_0_0 v128) (local $v_k0_acc0_0_4 v128) (local $v_k0_acc0_0_8 v128) (local $v_k0_acc0_0_12 v128)
+    (local $v_k0_acc0_1_0 v128) (local $v_k0_acc0_1_4 v128) (local $v_k0_acc0_1_8 v128) (local $v_k0_acc0_1_12 v128) (local $v_k0_acc0_2_0 v128) (local $v_k0_acc0_2_4 v128) (local $v_k0_acc0_2_8 v128) (local $v_k0_acc0_2_12 v128)
+    (local $splat_0 v128) (local $vload_0 v128) (local $vload_1 v128) (local $vload_2 v128) (local $vload_3 v128) (local $splat_1 v128) (local $splat_2 v128)
+    (local.set $q (local.get $chunk_lo))
+    block $q_done
+      (br_if $q_done (i32.ge_s (local.get $q) (local.get $chunk_hi)))
+      loop $q
+        (local.set $g (i32.div_s (local.get $q) (i32.const 24)))
+        (local.set $ob (i32.div_s (i32.rem_s (local.get $q) (i32.const 24)) (i32.const 6)))
+        (local.set $kh (i32.div_s (i32.rem_s (local.get $q) (i32.const 6)) (i32.const 2)))
+        (local.set $rr (i32.rem_s (local.get $q) (i32.const 2)))
+        (local.set $rb (i32.const 0))
+        loop $rb
+          (local.set $r0 (i32.add (i32.mul (local.get $rr) (i32.const 32)) (local.get $rb)))
+          (local.set $k0_acc0_0_0 (f32.const 0))
+          (local.set $k0_acc0_0_1 (f32.const 0))
+          (local.set $k0_acc0_0_2 (f32.const 0))
+          (local.set $k0_acc0_0_3 (f32.const 0))
+          (local.set $k0_acc0_0_4 (f32.const 0))
+          (local.set $k0_acc0_0_5 (f32.const 0))
+          (local.set $k0_acc0_0_6 (f32.const 0))
+          (local.set $k0_acc0_0_7 (f32.const 0))
+          (local.set $k0_acc0_0_8 (f32.const 0))
+          (local.set $k0_acc0_0_9 (f32.const 0))
+          (local.set $k0_acc0_0_10 (f32.const 0))
+          (local.set $k0_acc0_0_11 (f32.const 0))
+          (local.set $k0_acc0_0_12 (f32.const 0))
+          (local.set $k0_acc0_0_13 (f32.const 0))
+          (local.set $k0_acc0_0_14 (f32.const 0))
+          (local.set $k0_acc0_0_15 (f32.const 0))
+          (local.set $k0_acc0_1_0 (f32.const 0))
+          (local.set $k0_acc0_1_1 (f32.const 0))
+          (local.set $k0_acc0_1_2 (f32.const 0))
+          (local.set $k0_acc0_1_3 (f32.const 0))
+          (local.set $k0_acc0_1_4 (f32.const 0))
+          (local.set $k0_acc0_1_5 (f32.const 0))
+          (local.set $k0_acc0_1_6 (f32.const 0))
+          (local.set $k0_acc0_1_7 (f32.const 0))
+          (local.set $k0_acc0_1_8 (f32.const 0))
+          (local.set $k0_acc0_1_9 (f32.const 0))
+          (local.set $k0_acc0_1_10 (f32.const 0))
+          (local.set $k0_acc0_1_11 (f32.const 0))
+          (local.set $k0_acc0_1_12 (f32.const 0))
+          (local.set $k0_acc0_1_13 (f32.const 0))
+          (local.set $k0_acc0_1_14 (f32.const 0))
+          (local.set $k0_acc0_1_15 (f32.const 0))
+          (local.set $k0_acc0_2_0 (f32.const 0))
+          (local.set $k0_acc0_2_1 (f32.const 0))
+          (local.set $k0_acc0_2_2 (f32.const 0))
+          (local.set $k0_acc0_2_3 (f32.const 0))
+          (local.set $k0_acc0_2_4 (f32.const 0))
+          (local.set $k0_acc0_2_5 (f32.const 0))
+          (local.set $k0_acc0_2_6 (f32.const 0))
+          (local.set $k0_acc0_2_7 (f32.const 0))
+          (local.set $k0_acc0_2_8 (f32.const 0))
+          (local.set $k0_acc0_2_9 (f32.const 0))
+          (local.set $k0_acc0_2_10 (f32.const 0))
+          (local.set $k0_acc0_2_11 (f32.const 0))
+          (local.set $k0_acc0_2_12 (f32.const 0))
+          (local.set $k0_acc0_2_13 (f32.const 0))
+          (local.set $k0_acc0_2_14 (f32.const 0))
+          (local.set $k0_acc0_2_15 (f32.const 0))
+          (local.set $k0_xbase (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (local.get $r0)) (i32.const 226)) (local.get $kh)) (i32.const 226)))
+          (local.set $k0_dbase (i32.add (i32.mul (local.get $g) (i32.const 3211264)) (i32.mul (local.get $ob) (i32.const 802816))))
+          ;; f32x4: k0_acc0_0_0, k0_acc0_0_1, k0_acc0_0_2, k0_acc0_0_3 as one vector in loop p
+          (local.set $v_k0_acc0_0_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $k0_acc0_0_0)) (local.get $k0_acc0_0_1)) (local.get $k0_acc0_0_2)) (local.get $k0_acc0_0_3)))
+          ;; f32x4: k0_acc0_0_4, k0_acc0_0_5, k0_acc0_0_6, k0_acc0_0_7 as one vector in loop p
+          (local.set $v_k0_acc0_0_4 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $k0_acc0_0_4)) (local.get $k0_acc0_0_5)) (local.get $k0_acc0_0_6)) (local.get $k0_acc0_0_7)))
+          ;; f32x4: k0_acc0_0_8, k0_acc0_0_9, k0_acc0_0_10, k0_acc0_0_11 as one vector in loop p
+          (local.set $v_k0_acc0_0_8 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $k0_acc0_0_8)) (local.get $k0_acc0_0_9)) (local.get $k0_acc0_0_10)) (local.get $k0_acc0_0_11)))
+          ;; f32x4: k0_acc0_0_12, k0_acc0_0_13, k0_acc0_0_14, k0_acc0_0_15 as one vector in loop p
+          (local.set $v_k0_acc0_0_12 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $k0_acc0_0_12)) (local.get $k0_acc0_0_13)) (local.get $k0_acc0_0_14)) (local.get $k0_acc0_0_15)))
+          ;; f32x4: k0_acc0_1_0, k0_acc0_1_1, k0_acc0_1_2, k0_acc0_1_3 as one vector in loop p
+          (local.set $v_k0_acc0_1_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $k0_acc0_1_0)) (local.get $k0_acc0_1_1)) (local.get $k0_acc0_1_2)) (local.get $k0_acc0_1_3)))
+          ;; f32x4: k0_acc0_1_4, k0_acc0_1_5, k0_acc0_1_6, k0_acc0_1_7 as one vector in loop p
+          (local.set $v_k0_acc0_1_4 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $k0_acc0_1_4)) (local.get $k0_acc0_1_5)) (local.get $k0_acc0_1_6)) (local.get $k0_acc0_1_7)))
+          ;; f32x4: k0_acc0_1_8, k0_acc0_1_9, k0_acc0_1_10, k0_acc0_1_11 as one vector in loop p
+          (local.set $v_k0_acc0_1_8 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $k0_acc0_1_8)) (local.get $k0_acc0_1_9)) (local.get $k0_acc0_1_10)) (local.get $k0_acc0_1_11)))
+          ;; f32x4: k0_acc0_1_12, k0_acc0_1_13, k0_acc0_1_14, k0_acc0_1_15 as one vector in loop p
+          (local.set $v_k0_acc0_1_12 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $k0_acc0_1_12)) (local.get $k0_acc0_1_13)) (local.get $k0_acc0_1_14)) (local.get $k0_acc0_1_15)))
+          ;; f32x4: k0_acc0_2_0, k0_acc0_2_1, k0_acc0_2_2, k0_acc0_2_3 as one vector in loop p
+          (local.set $v_k0_acc0_2_0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $k0_acc0_2_0)) (local.get $k0_acc0_2_1)) (local.get $k0_acc0_2_2)) (local.get $k0_acc0_2_3)))
+          ;; f32x4: k0_acc0_2_4, k0_acc0_2_5, k0_acc0_2_6, k0_acc0_2_7 as one vector in loop p
+          (local.set $v_k0_acc0_2_4 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $k0_acc0_2_4)) (local.get $k0_acc0_2_5)) (local.get $k0_acc0_2_6)) (local.get $k0_acc0_2_7)))
+          ;; f32x4: k0_acc0_2_8, k0_acc0_2_9, k0_acc0_2_10, k0_acc0_2_11 as one vector in loop p
+          (local.set $v_k0_acc0_2_8 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $k0_acc0_2_8)) (local.get $k0_acc0_2_9)) (local.get $k0_acc0_2_10)) (local.get $k0_acc0_2_11)))
+          ;; f32x4: k0_acc0_2_12, k0_acc0_2_13, k0_acc0_2_14, k0_acc0_2_15 as one vector in loop p
+          (local.set $v_k0_acc0_2_12 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $k0_acc0_2_12)) (local.get $k0_acc0_2_13)) (local.get $k0_acc0_2_14)) (local.get $k0_acc0_2_15)))
+          (local.set $p (i32.const 0))
+          loop $p
+            (local.set $xi (i32.add (local.get $k0_xbase) (i32.load (i32.add (local.get $pix_at) (i32.shl (local.get $p) (i32.const 2))))))
+            (local.set $di (i32.add (local.get $k0_dbase) (i32.mul (local.get $p) (i32.const 16))))
+            (local.set $v_k0_acc0_0_0 (f32x4.add (f32x4.mul (local.tee $splat_0 (v128.load32_splat (i32.add (local.get $xp_at) (i32.shl (local.get $xi) (i32.const 2))))) (local.tee $vload_0 (v128.load (i32.add (local.get $dyp_at) (i32.shl (local.get $di) (i32.const 2)))))) (local.get $v_k0_acc0_0_0)))
+            (local.set $v_k0_acc0_0_4 (f32x4.add (f32x4.mul (local.get $splat_0) (local.tee $vload_1 (v128.load offset=16 (i32.add (local.get $dyp_at) (i32.shl (local.get $di) (i32.const 2)))))) (local.get $v_k0_acc0_0_4)))
+            (local.set $v_k0_acc0_0_8 (f32x4.add (f32x4.mul (local.get $splat_0) (local.tee $vload_2 (v128.load offset=32 (i32.add (local.get $dyp_at) (i32.shl (local.get $di) (i32.const 2)))))) (local.get $v_k0_acc0_0_8)))
+            (local.set $v_k0_acc0_0_12 (f32x4.add (f32x4.mul (local.get $splat_0) (local.tee $vload_3 (v128.load offset=48 (i32.add (local.get $dyp_at) (i32.shl (local.get $di) (i32.const 2)))))) (local.get $v_k0_acc0_0_12)))
+            (local.set $v_k0_acc0_1_0 (f32x4.add (f32x4.mul (local.tee $splat_1 (v128.load32_splat offset=4 (i32.add (local.get $xp_at) (i32.shl (local.get $xi) (i32.const 2))))) (local.get $vload_0)) (local.get $v_k0_acc0_1_0)))
+            (local.set $v_k0_acc0_1_4 (f32x4.add (f32x4.mul (local.get $splat_1) (local.get $vload_1)) (local.get $v_k0_acc0_1_4)))
+            (local.set $v_k0_acc0_1_8 (f32x4.add (f32x4.mul (local.get $splat_1) (local.get $vload_2)) (local.get $v_k0_acc0_1_8)))
+            (local.set $v_k0_acc0_1_12 (f32x4.add (f32x4.mul (local.get $splat_1) (local.get $vload_3)) (local.get $v_k0_acc0_1_12)))
+            (local.set $v_k0_acc0_2_0 (f32x4.add (f32x4.mul (local.tee $splat_2 (v128.load32_splat offset=8 (i32.add (local.get $xp_at) (i32.shl (local.get $xi) (i32.const 2))))) (local.get $vload_0)) (local.get $v_k0_acc0_2_0)))
+            (local.set $v_k0_acc0_2_4 (f32x4.add (f32x4.mul (local.get $splat_2) (local.get $vload_1)) (local.get $v_k0_acc0_2_4)))
+            (local.set $v_k0_acc0_2_8 (f32x4.add (f32x4.mul (local.get $splat_2) (local.get $vload_2)) (local.get $v_k0_acc0_2_8)))
+            (local.set $v_k0_acc0_2_12 (f32x4.add (f32x4.mul (local.get $splat_2) (local.get $vload_3)) (local.get $v_k0_acc0_2_12)))
+            (br_if $p (i32.lt_s (local.tee $p (i32.add (local.get $p) (i32.const 1))) (i32.const 50176)))
+          end
+          (local.set $k0_acc0_0_0 (f32x4.extract_lane 0 (local.get $v_k0_acc0_0_0)))
+          (local.set $k0_acc0_0_1 (f32x4.extract_lane 1 (local.get $v_k0_acc0_0_0)))
+          (local.set $k0_acc0_0_2 (f32x4.extract_lane 2 (local.get $v_k0_acc0_0_0)))
+          (local.set $k0_acc0_0_3 (f32x4.extract_lane 3 (local.get $v_k0_acc0_0_0)))
+          (local.set $k0_acc0_0_4 (f32x4.extract_lane 0 (local.get $v_k0_acc0_0_4)))
+          (local.set $k0_acc0_0_5 (f32x4.extract_lane 1 (local.get $v_k0_acc0_0_4)))
+          (local.set $k0_acc0_0_6 (f32x4.extract_lane 2 (local.get $v_k0_acc0_0_4)))
+          (local.set $k0_acc0_0_7 (f32x4.extract_lane 3 (local.get $v_k0_acc0_0_4)))
+          (local.set $k0_acc0_0_8 (f32x4.extract_lane 0 (local.get $v_k0_acc0_0_8)))
+          (local.set $k0_acc0_0_9 (f32x4.extract_lane 1 (local.get $v_k0_acc0_0_8)))
+          (local.set $k0_acc0_0_10 (f32x4.extract_lane 2 (local.get $v_k0_acc0_0_8)))
+          (local.set $k0_acc0_0_11 (f32x4.extract_lane 3 (local.get $v_k0_acc0_0_8)))
+          (local.set $k0_acc0_0_12 (f32x4.extract_lane 0 (local.get $v_k0_acc0_0_12)))
+          (local.set $k0_acc0_0_13 (f32x4.extract_lane 1 (local.get $v_k0_acc0_0_12)))
+          (local.set $k0_acc0_0_14 (f32x4.extract_lane 2 (local.get $v_k0_acc0_0_12)))
+          (local.set $k0_acc0_0_15 (f32x4.extract_lane 3 (local.get $v_k0_acc0_0_12)))
+          (local.set $k0_acc0_1_0 (f32x4.extract_lane 0 (local.get $v_k0_acc0_1_0)))
+          (local.set $k0_acc0_1_1 (f32x4.extract_lane 1 (local.get $v_k0_acc0_1_0)))
+          (local.set $k0_acc0_1_2 (f32x4.extract_lane 2 (local.get $v_k0_acc0_1_0)))
+          (local.set $k0_acc0_1_3 (f32x4.extract_lane 3 (local.get $v_k0_acc0_1_0)))
+          (local.set $k0_acc0_1_4 (f32x4.extract_lane 0 (local.get $v_k0_acc0_1_4)))
+          (local.set $k0_acc0_1_5 (f32x4.extract_lane 1 (local.get $v_k0_acc0_1_4)))
+          (local.set $k0_acc0_1_6 (f32x4.extract_lane 2 (local.get $v_k0_acc0_1_4)))
+          (local.set $k0_acc0_1_7 (f32x4.extract_lane 3 (local.get $v_k0_acc0_1_4)))
+          (local.set $k0_acc0_1_8 (f32x4.extract_lane 0 (local.get $v_k0_acc0_1_8)))
+          (local.set $k0_acc0_1_9 (f32x4.extract_lane 1 (local.get $v_k0_acc0_1_8)))
+          (local.set $k0_acc0_1_10 (f32x4.extract_lane 2 (local.get $v_k0_acc0_1_8)))
+          (local.set $k0_acc0_1_11 (f32x4.extract_lane 3 (local.get $v_k0_acc0_1_8)))
+          (local.set $k0_acc0_1_12 (f32x4.extract_lane 0 (local.get $v_k0_acc0_1_12)))
+          (local.set $k0_acc0_1_13 (f32x4.extract_lane 1 (local.get $v_k0_acc0_1_12)))
+          (local.set $k0_acc0_1_14 (f32x4.extract_lane 2 (local.get $v_k0_acc0_1_12)))
+          (local.set $k0_acc0_1_15 (f32x4.extract_lane 3 (local.get $v_k0_acc0_1_12)))
+          (local.set $k0_acc0_2_0 (f32x4.extract_lane 0 (local.get $v_k0_acc0_2_0)))
+          (local.set $k0_acc0_2_1 (f32x4.extract_lane 1 (local.get $v_k0_acc0_2_0)))
+          (local.set $k0_acc0_2_2 (f32x4.extract_lane 2 (local.get $v_k0_acc0_2_0)))
+          (local.set $k0_acc0_2_3 (f32x4.extract_lane 3 (local.get $v_k0_acc0_2_0)))
+          (local.set $k0_acc0_2_4 (f32x4.extract_lane 0 (local.get $v_k0_acc0_2_4)))
+          (local.set $k0_acc0_2_5 (f32x4.extract_lane 1 (local.get $v_k0_acc0_2_4)))
+          (local.set $k0_acc0_2_6 (f32x4.extract_lane 2 (local.get $v_k0_acc0_2_4)))
+          (local.set $k0_acc0_2_7 (f32x4.extract_lane 3 (local.get $v_k0_acc0_2_4)))
+          (local.set $k0_acc0_2_8 (f32x4.extract_lane 0 (local.get $v_k0_acc0_2_8)))
+          (local.set $k0_acc0_2_9 (f32x4.extract_lane 1 (local.get $v_k0_acc0_2_8)))
+          (local.set $k0_acc0_2_10 (f32x4.extract_lane 2 (local.get $v_k0_acc0_2_8)))
+          (local.set $k0_acc0_2_11 (f32x4.extract_lane 3 (local.get $v_k0_acc0_2_8)))
+          (local.set $k0_acc0_2_12 (f32x4.extract_lane 0 (local.get $v_k0_acc0_2_12)))
+          (local.set $k0_acc0_2_13 (f32x4.extract_lane 1 (local.get $v_k0_acc0_2_12)))
+          (local.set $k0_acc0_2_14 (f32x4.extract_lane 2 (local.get $v_k0_acc0_2_12)))
+          (local.set $k0_acc0_2_15 (f32x4.extract_lane 3 (local.get $v_k0_acc0_2_12)))
+          (f32.store (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_0_0))
+          (f32.store offset=4 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_1_0))
+          (f32.store offset=8 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_2_0))
+          (f32.store offset=2304 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_0_1))
+          (f32.store offset=2308 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_1_1))
+          (f32.store offset=2312 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_2_1))
+          (f32.store offset=4608 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_0_2))
+          (f32.store offset=4612 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_1_2))
+          (f32.store offset=4616 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_2_2))
+          (f32.store offset=6912 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_0_3))
+          (f32.store offset=6916 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_1_3))
+          (f32.store offset=6920 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_2_3))
+          (f32.store offset=9216 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_0_4))
+          (f32.store offset=9220 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_1_4))
+          (f32.store offset=9224 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_2_4))
+          (f32.store offset=11520 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_0_5))
+          (f32.store offset=11524 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_1_5))
+          (f32.store offset=11528 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_2_5))
+          (f32.store offset=13824 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_0_6))
+          (f32.store offset=13828 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_1_6))
+          (f32.store offset=13832 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_2_6))
+          (f32.store offset=16128 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_0_7))
+          (f32.store offset=16132 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_1_7))
+          (f32.store offset=16136 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_2_7))
+          (f32.store offset=18432 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_0_8))
+          (f32.store offset=18436 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_1_8))
+          (f32.store offset=18440 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_2_8))
+          (f32.store offset=20736 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_0_9))
+          (f32.store offset=20740 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_1_9))
+          (f32.store offset=20744 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_2_9))
+          (f32.store offset=23040 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_0_10))
+          (f32.store offset=23044 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_1_10))
+          (f32.store offset=23048 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_2_10))
+          (f32.store offset=25344 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_0_11))
+          (f32.store offset=25348 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_1_11))
+          (f32.store offset=25352 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_2_11))
+          (f32.store offset=27648 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_0_12))
+          (f32.store offset=27652 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_1_12))
+          (f32.store offset=27656 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_2_12))
+          (f32.store offset=29952 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_0_13))
+          (f32.store offset=29956 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_1_13))
+          (f32.store offset=29960 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_2_13))
+          (f32.store offset=32256 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_0_14))
+          (f32.store offset=32260 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_1_14))
+          (f32.store offset=32264 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_2_14))
+          (f32.store offset=34560 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_0_15))
+          (f32.store offset=34564 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_1_15))
+          (f32.store offset=34568 (i32.add (local.get $dw_at) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $g) (i32.const 64)) (i32.mul (local.get $ob) (i32.const 16))) (i32.const 64)) (local.get $r0)) (i32.const 9)) (i32.mul (local.get $kh) (i32.const 3))) (i32.const 2))) (local.get $k0_acc0_2_15))
+          (br_if $rb (i32.lt_s (local.tee $rb (i32.add (local.get $rb) (i32.const 1))) (i32.const 32)))
+        end
+        (br_if $q (i32.lt_s (local.tee $q (i32.add (local.get $q) (i32.const 1))) (local.get $chunk_hi)))
       end
     end
   )
