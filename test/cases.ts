@@ -197,9 +197,9 @@ export const CASES: readonly TestCase[] = [
   // interior columns that 5 divides and 4 does not: blocks of 5 columns (evenWidth), no tail
   conv('conv2d', [1, 5, 7, 12], { co: 6, k: 3, p: 1 }),
   conv('conv2d', [2, 4, 7, 22], { co: 5, k: 3, s: 2, p: 1 }),
-  // the wasm target's packed grad-weight (blocks of 16 output channels x 4 taps): a full block and
-  // a 4-channel remainder over 6 input channels (4 + 2); 16 channels of a 1-channel input, the
-  // 5-tap kernel rows as 4 + 1 taps
+  // the wasm target's packed grad-weight (dwPackedBlock: 16 output channels x a kernel row's taps,
+  // at most 3): a full block and a 4-channel remainder, one input channel per block (k3: [16, 1, 3]);
+  // 16 channels of a 1-channel input, the 5-tap kernel rows as 3 + 2 taps
   conv('conv2d', [1, 6, 5, 4], { co: 20, k: 3, p: 1 }),
   conv('conv2d', [2, 1, 7, 6], { co: 16, k: 5, p: 2 }),
   // conv1d

@@ -82,4 +82,18 @@ describe('splitReduction', () => {
     expect(() => splitReduction(nest(), { loops: [{ v: 'p', size: P, chunk: 4 }], outputs: sum, partial: 'part' })).toThrow(/6 in chunks of 4/);
     expect(() => splitReduction(nest(), { loops: [{ v: 'p', size: 5, chunk: 1 }], outputs: sum, partial: 'part' })).toThrow(/does not run over 0..5/);
   });
+
+  // what the cut would get silently wrong: a running sum kept in the output, a store inside a
+  // cut loop, a name the cut adds already in use
+  it('refuses a nest that reads its output, stores it inside a cut loop, or uses the names it adds', () => {
+    const sum = [{ buf: 'sum', length: C }];
+    const running: Stmt[] = [parallel('c', 0, C, (c) => [store('sum', c, f32(0)), loop('n', 0, N, (n) => [store('sum', c, add(load('sum', c), load('a', add(mul(n, C), c))))])])];
+    expect(() => splitReduction(running, { loops: [{ v: 'n', size: N, chunk: 2 }], outputs: sum, partial: 'part' })).toThrow(/reads its output sum/);
+    const inside: Stmt[] = [parallel('c', 0, C, (c) => [var_('s', f32(0)), loop('n', 0, N, (n) => [accum('s', load('a', add(mul(n, C), c))), store('sum', c, v('s'))])])];
+    expect(() => splitReduction(inside, { loops: [{ v: 'n', size: N, chunk: 2 }], outputs: sum, partial: 'part' })).toThrow(/a store into sum inside a cut loop/);
+    const clash: Stmt[] = [parallel('c', 0, C, (c) => [var_('s', f32(0)), let_('n0', 0), loop('n', 0, N, (n) => [accum('s', load('a', add(add(mul(n, C), c), v('n0'))))]), store('sum', c, v('s'))])];
+    expect(() => splitReduction(clash, { loops: [{ v: 'n', size: N, chunk: 2 }], outputs: sum, partial: 'part' })).toThrow(/already uses the name n0/);
+    // the same nest without the clash is cut
+    expect(() => splitReduction(nest(), { loops: [{ v: 'n', size: N, chunk: 2 }], outputs: sum, partial: 'part' })).not.toThrow();
+  });
 });

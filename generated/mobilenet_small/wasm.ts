@@ -947,11 +947,13 @@ export interface WasmModel extends Model {
   dispose(): void;
 }
 
+/** whether a model on `threads` threads starts workers: only where some kernel is cut into chunks (a model of small kernels runs them all whole on the calling thread) */
+const startsWorkers = (threads: number): boolean => threads > 1 && SPLIT_KERNELS.length > 0;
+
 export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) throw new RangeError(`mobilenet_small.createWasmModel: options.threads must be an integer from 1 to ${MAX_THREADS}, got ${typeof threads === 'string' ? JSON.stringify(threads) : String(threads)}`);
-  // worker threads only where some kernel is cut into chunks (a model of small kernels runs them all whole on the calling thread)
-  const workers = threads > 1 && SPLIT_KERNELS.length > 0;
+  const workers = startsWorkers(threads);
   // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads, if any)
   const heap = createHeap(8145664, 640, workers);
   const pool = workers ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
@@ -1803,7 +1805,8 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
  * compile large modules synchronously), resolved once the worker threads are ready
  */
 export async function createWasmModelAsync(options: WasmModelOptions = {}): Promise<WasmModel> {
-  await compileModules(MODULES, (options.threads ?? 1) > 1);
+  // the variant createWasmModel instantiates: shared memory imports where it starts workers
+  await compileModules(MODULES, startsWorkers(options.threads ?? 1));
   const model = createWasmModel(options);
   try {
     await model.ready;

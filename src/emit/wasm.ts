@@ -158,11 +158,13 @@ function wasmModelText(plan: ModelPlan, program: ModelProgram, kernelNames: read
     if (line === 'export function createModel(options: ModelOptions = {}): Model {') {
       sawFn = true;
       out.push(...WASM_MODEL_TYPES);
+      out.push('/** whether a model on `threads` threads starts workers: only where some kernel is cut into chunks (a model of small kernels runs them all whole on the calling thread) */');
+      out.push('const startsWorkers = (threads: number): boolean => threads > 1 && SPLIT_KERNELS.length > 0;');
+      out.push('');
       out.push('export function createWasmModel(options: WasmModelOptions = {}): WasmModel {');
       out.push('  const threads = options.threads ?? 1;');
       out.push(`  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) throw new RangeError(\`${plan.name}.createWasmModel: options.threads must be an integer from 1 to \${MAX_THREADS}, got \${typeof threads === 'string' ? JSON.stringify(threads) : String(threads)}\`);`);
-      out.push('  // worker threads only where some kernel is cut into chunks (a model of small kernels runs them all whole on the calling thread)');
-      out.push('  const workers = threads > 1 && SPLIT_KERNELS.length > 0;');
+      out.push('  const workers = startsWorkers(threads);');
       out.push('  // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads, if any)');
       out.push('  const heap = createHeap(HEAP_BYTES, STAGE_BYTES, workers);');
       out.push('  const pool = workers ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;');
@@ -234,7 +236,8 @@ const WASM_MODEL_ASYNC = `
  * compile large modules synchronously), resolved once the worker threads are ready
  */
 export async function createWasmModelAsync(options: WasmModelOptions = {}): Promise<WasmModel> {
-  await compileModules(MODULES, (options.threads ?? 1) > 1);
+  // the variant createWasmModel instantiates: shared memory imports where it starts workers
+  await compileModules(MODULES, startsWorkers(options.threads ?? 1));
   const model = createWasmModel(options);
   try {
     await model.ready;

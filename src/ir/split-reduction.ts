@@ -8,6 +8,7 @@
 // does not depend on how the GPU schedules the invocations.
 
 import type { Stmt } from './types.ts';
+import { exprsOf, loadsOf } from './walk.ts';
 import { accum, add, comment, f32, idiv, if_, let_, load, loop, lt, mod, mul, parallel, store, sub, v, var_, type E } from './build.ts';
 
 export interface ReductionSplit {
@@ -34,23 +35,42 @@ export function splitReduction(nest: readonly Stmt[], s: ReductionSplit): { stmt
     const outer = idiv(v('q'), inner);
     return i === 0 ? outer : mod(outer, counts[i]!);
   };
+  // what the transform relies on: the nest never reads an output (a running sum in memory would
+  // be summed per chunk, silently wrong), stores each only after its reduction loops (a store
+  // inside one would keep a single chunk's value), and does not use the names the cut adds
+  const declared = new Set<string>();
+  const scan = (stmts: readonly Stmt[]): void => {
+    for (const st of stmts) {
+      for (const e of exprsOf(st)) for (const b of loadsOf(e)) if (offsets.has(b)) throw new Error(`split reduction: the nest reads its output ${b}`);
+      if (st.k === 'let') declared.add(st.name);
+      if (st.k === 'for') declared.add(st.v), scan(st.body);
+      if (st.k === 'if') scan(st.then), scan(st.else);
+    }
+  };
+  scan(nest);
+  for (const name of ['q', ...s.loops.flatMap((l) => [`${l.v}0`, `${l.v}${l.v.at(-1)}`])]) {
+    if (declared.has(name)) throw new Error(`split reduction: the nest already uses the name ${name}, which the cut adds`);
+  }
   const found = new Set<string>();
-  const cut = (stmts: readonly Stmt[]): Stmt[] =>
+  const cut = (stmts: readonly Stmt[], inCut: boolean): Stmt[] =>
     stmts.flatMap((st): Stmt[] => {
-      if (st.k === 'store' && offsets.has(st.buf)) return [store(s.partial, add(mul(v('q'), row), add(offsets.get(st.buf)!, st.index)), st.value)];
-      if (st.k === 'if') return [{ ...st, then: cut(st.then), else: cut(st.else) }];
+      if (st.k === 'store' && offsets.has(st.buf)) {
+        if (inCut) throw new Error(`split reduction: a store into ${st.buf} inside a cut loop`);
+        return [store(s.partial, add(mul(v('q'), row), add(offsets.get(st.buf)!, st.index)), st.value)];
+      }
+      if (st.k === 'if') return [{ ...st, then: cut(st.then, inCut), else: cut(st.else, inCut) }];
       if (st.k !== 'for') return [st];
       const i = s.loops.findIndex((l) => l.v === st.v);
       const l = s.loops[i];
-      if (!l || st.parallel) return [{ ...st, body: cut(st.body) }];
+      if (!l || st.parallel) return [{ ...st, body: cut(st.body, inCut) }];
       if (st.from.k !== 'const' || st.from.v !== 0 || st.to.k !== 'const' || st.to.v !== l.size) throw new Error(`split reduction: loop ${l.v} does not run over 0..${l.size}`);
       if (found.has(l.v)) throw new Error(`split reduction: loop ${l.v} appears twice`);
       found.add(l.v);
       // v0: the chunk's first iteration; the loop runs the chunk (named after v with its last letter doubled: nn, ohh)
       const inner = `${l.v}${l.v.at(-1)}`;
-      return [let_(`${l.v}0`, mul(chunkOf(i), l.chunk)), loop(inner, 0, l.chunk, (j) => [let_(l.v, add(v(`${l.v}0`), j)), ...cut(st.body)])];
+      return [let_(`${l.v}0`, mul(chunkOf(i), l.chunk)), loop(inner, 0, l.chunk, (j) => [let_(l.v, add(v(`${l.v}0`), j)), ...cut(st.body, true)])];
     });
-  const pass1 = cut(nest);
+  const pass1 = cut(nest, false);
   for (const l of s.loops) if (!found.has(l.v)) throw new Error(`split reduction: no loop ${l.v}`);
   // pass 2: output element j of the row, its partials summed over q in order
   const put = (j: E, i = 0): Stmt[] => {

@@ -76,7 +76,7 @@ export function packDyStmts(c: ConvGeometry, block: readonly number[], dy: strin
         let_('src', mul(add(add(mul(n, c.outC), mul(g, L.cog)), o0), L.P)),
         let_('dst', add(base, mul(mul(n, L.P), bp))),
         loop('p', 0, L.P, (p) => [
-          ...Array.from({ length: bo }, (_, o) => store(dyp, add(add(v('dst'), mul(p, bp)), o), load('dy', add(add(v('src'), p), o * L.P)))),
+          ...Array.from({ length: bo }, (_, o) => store(dyp, add(add(v('dst'), mul(p, bp)), o), load(dy, add(add(v('src'), p), o * L.P)))),
           ...Array.from({ length: bp - bo }, (_, i) => store(dyp, add(add(v('dst'), mul(p, bp)), bo + i), f32(0))),
         ]),
       ]),
