@@ -32,7 +32,7 @@ describe('bench chart of the stored results (bench/results/)', () => {
     expect(svg).toContain('peers: TensorFlow.js 4.22, tfjs-cpu (plain JS kernels) and tfjs-wasm (XNNPACK, SIMD), one thread');
     // the "x tfjs-wasm" column of latest.md for convgen wasm, op by op (F, G: tfjs-wasm has no kernel)
     const vs = [...svg.matchAll(/class="vs-wasm"[^>]*>([^<]+)</g)].map((m) => m[1]);
-    expect(vs).toEqual(['1.31x', '8.75x', '2.58x', '0.97x', '12x', '1.47x', '0.87x', '9.88x', '1.36x', '0.92x', '10x', '1.40x', '11x', '0.92x', '0.95x', 'no kernel', 'no kernel']);
+    expect(vs).toEqual(['2.14x', '8.97x', '4.55x', '1.02x', '12x', '2.38x', '0.96x', '10x', '2.68x', '0.93x', '11x', '1.96x', '11x', '1.01x', '1.09x', 'no kernel', 'no kernel']);
   });
 
   it('chart.svg is current (npx tsx bench/rechart.ts re-renders it from latest.json)', () => {
