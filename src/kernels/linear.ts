@@ -6,10 +6,29 @@
 //   db       db[O]    = sum over n of dy[n, :]
 
 import type { LinearLayerPlan } from '../plan/types.ts';
-import type { KernelCall, LayerProgram } from './types.ts';
-import { accum, add, buf, f32, kernel, load, loop, mul, parallel, store, v, var_ } from '../ir/build.ts';
+import type { KernelCall, LayerProgram, ScratchDecl } from './types.ts';
+import { accum, add, buf, f32, i32, kernel, let_, load, loop, mul, parallel, store, v, var_ } from '../ir/build.ts';
+import type { Expr, Stmt } from '../ir/types.ts';
 import { gemmStmts } from './gemm.ts';
 import type { LinearSplit } from '../gpu/split.ts';
+import { scheduleLinear, type LinearLayerSchedule } from '../plan/schedule.ts';
+
+/**
+ * wp[(o0 / P) * P * I + i * P + oo] = w[(o0 + oo) * I + i]: W [R][I] as column panels of the
+ * forward GEMM's B, P output features wide ([R / P][I][P], the last panel padded, its padding
+ * never read); each panel reads P rows of W in step and writes sequentially
+ */
+function packPanelsStmts(R: number, I: number, P: number): Stmt[] {
+  const panel = (o0: Expr, n: number): Stmt[] => [
+    loop('i', 0, I, (i) => [loop('oo', 0, n, (oo) => [store('wp', add(add(mul(o0, I), mul(i, P)), oo), load('w', add(mul(add(o0, oo), I), i)))])]),
+  ];
+  const full = Math.floor(R / P);
+  const rem = R - full * P;
+  return [
+    ...(full > 0 ? [parallel('ob', 0, full, (ob) => [let_('o0', mul(ob, P)), ...panel(v('o0'), P)])] : []),
+    ...(rem > 0 ? panel(i32(full * P), rem) : []),
+  ];
+}
 
 function linearName(l: LinearLayerPlan): string {
   return `linear_${l.inFeatures}_to_${l.outFeatures}${l.biasShape ? '' : '_nobias'}`;
@@ -24,8 +43,11 @@ function linearName(l: LinearLayerPlan): string {
  *   dW, db   of rows r0:r1
  *   dx       the first block writes dy[:, r0:r1] · W[r0:r1], each later block adds its own
  */
-export function lowerLinear(layer: LinearLayerPlan, split: LinearSplit | null = null): LayerProgram {
+export function lowerLinear(layer: LinearLayerPlan, split: LinearSplit | null = null, sched: LinearLayerSchedule = scheduleLinear(layer, 'ts')): LayerProgram {
   const { batch: N, inFeatures: I, outFeatures: O } = layer;
+  if (split && sched.packed) throw new Error('linear: a packed forward reads the whole weight (no split)');
+  // a schedule's block, no larger than the GEMM's M x N (absent: the builder's default)
+  const blockOf = (b: readonly number[] | null, M: number, n: number): { block?: number[] } => (b ? { block: [Math.min(b[0]!, M), Math.min(b[1]!, n)] } : {});
   const hasBias = layer.biasShape !== null;
   const row = `linear [${layer.inShape.join(', ')}] -> [${layer.outShape.join(', ')}]${hasBias ? '' : ' (no bias)'}`;
   const blocks = split ? split.blocks : [{ rows: [0, O] as const, elements: [0, O * I] as const }];
@@ -35,6 +57,7 @@ export function lowerLinear(layer: LinearLayerPlan, split: LinearSplit | null = 
   const forward: KernelCall[] = [];
   const dws: KernelCall[] = [];
   const dxs: KernelCall[] = [];
+  const scratch: ScratchDecl[] = [];
   for (const [j, blk] of blocks.entries()) {
     const [r0, r1] = blk.rows;
     const R = r1 - r0;
@@ -42,23 +65,44 @@ export function lowerLinear(layer: LinearLayerPlan, split: LinearSplit | null = 
     const doc = split ? [row, `rows ${r0}..${r1} of W (block ${j + 1} of ${blocks.length}: W is split over bindings)`] : [row];
     // the offset at which a split block's W and dW are bound
     const wRange = (binding: string) => (split ? { ranges: { [binding]: blk.elements[0] } } : {});
+    // packed (a schedule's choice): W copied each call into column panels P wide, then each
+    // GEMM block reads P contiguous output features per step (f32x4 columns)
+    const packed = sched.packed;
+    const fb = blockOf(sched.fwdBlock, N, R);
+    const P = fb.block?.[1] ?? 0;
+    if (packed && !P) throw new Error('linear: a packed forward needs the schedule\'s forward block');
+    const wpLength = packed ? Math.ceil(R / P) * P * I : 0;
     const fwd = kernel({
       name: `${name}_fwd`,
-      doc: [...doc, `y${cols} = x · W${rows}ᵀ + b${rows}`],
-      buffers: [buf('x', N * I, 'read'), buf('w', R * I, 'read'), ...(hasBias ? [buf('b', O, 'read')] : []), buf('y', N * O, 'write')],
-      // A = x [N, I], B[i, o] = w[o * I + i]; both walk contiguously along the reduction
+      doc: [...doc, `y${cols} = x · W${rows}ᵀ + b${rows}`, ...(packed ? [`packed: reads W from the pack kernel's column panels [${Math.ceil(R / P)}][${I}][${P}]`] : [])],
+      buffers: [buf('x', N * I, 'read'), packed ? buf('wp', wpLength, 'read') : buf('w', R * I, 'read'), ...(hasBias ? [buf('b', O, 'read')] : []), buf('y', N * O, 'write')],
+      // A = x [N, I]; B[i, o] = w[o * I + i] (both walk contiguously along the reduction), or the panels' wp
       body: gemmStmts({
         batch: [],
         M: N,
         N: R,
-        red: [{ size: I, a: 1, b: 1 }],
+        red: [{ size: I, a: 1, b: packed ? P : 1 }],
         a: { buf: 'x', mStride: I },
-        b: { buf: 'w', nStride: I },
+        b: packed ? { buf: 'wp', nStride: 1, blockStride: I } : { buf: 'w', nStride: I },
         c: { buf: 'y', mStride: O, nStride: 1, offset: r0 },
         ...(hasBias ? { bias: { buf: 'b', nStride: 1, offset: r0 } } : {}),
+        ...fb,
+        // packed: n-blocks outside m-blocks, each panel read from cache by every row block
+        ...(packed ? { nOuter: true } : {}),
       }),
     });
-    forward.push({ kernel: fwd, args: hasBias ? { x: 'x', w: 'weight', b: 'bias', y: 'y' } : { x: 'x', w: 'weight', y: 'y' }, ...wRange('w') });
+    const wArg: Record<string, string> = packed ? { wp: 'wpack' } : { w: 'weight' };
+    if (packed) {
+      const pack = kernel({
+        name: `${name}_fwd_pack`,
+        doc: [...doc, `W as column panels [${Math.ceil(R / P)}][${I}][${P}]: the forward GEMM's B, ${P} output features contiguous per step`],
+        buffers: [buf('w', R * I, 'read'), buf('wp', wpLength, 'write')],
+        body: packPanelsStmts(R, I, P),
+      });
+      scratch.push({ name: 'wpack', t: 'f32', length: wpLength, keep: false });
+      forward.push({ kernel: pack, args: { w: 'weight', wp: 'wpack' } });
+    }
+    forward.push({ kernel: fwd, args: hasBias ? { x: 'x', ...wArg, b: 'bias', y: 'y' } : { x: 'x', ...wArg, y: 'y' }, ...wRange('w') });
     const dw = kernel({
       name: `${name}_dw`,
       doc: [...doc, `dW${rows} = dy${cols}ᵀ · x`],
@@ -72,6 +116,7 @@ export function lowerLinear(layer: LinearLayerPlan, split: LinearSplit | null = 
         a: { buf: 'dy', mStride: 1, offset: r0 },
         b: { buf: 'x', nStride: 1 },
         c: { buf: 'dw', mStride: I, nStride: 1 },
+        ...blockOf(sched.dwBlock, R, I),
       }),
     });
     dws.push({ kernel: dw, args: { dy: 'dy', x: 'x', dw: 'gradWeight' }, ...wRange('dw') });
@@ -106,9 +151,10 @@ export function lowerLinear(layer: LinearLayerPlan, split: LinearSplit | null = 
         a: { buf: 'dy', mStride: O, offset: r0 },
         b: { buf: 'w', nStride: 1 },
         c: { buf: 'dx', mStride: I, nStride: 1, accumulate: !first },
+        ...blockOf(sched.dxBlock, N, I),
       }),
     });
     dxs.push({ kernel: dx, args: { dy: 'dy', w: 'weight', dx: 'dx' }, ...wRange('w') });
   }
-  return { layer: layer.name, scratch: [], forward, backward: [...dws, ...dxs], alias: false };
+  return { layer: layer.name, scratch, forward, backward: [...dws, ...dxs], alias: false };
 }
