@@ -48,10 +48,12 @@ for (const layer of layers) {
   const variants = [
     { name: 'in place, 4x4', s: base },
     { name: `packed, ${wasm.fwdBlock!.join('x')}`, s: wasm },
-  ].map((vr) => {
+    // dx on W's column panels too, to compare
+    { name: 'packed, dx packed 4x8', s: { ...wasm, packed: true, dxPacked: true, dxBlock: [4, 8] } },
+  ].map((vr, vi) => {
     // unique kernel names per variant in one module
     const p = lowerLinear(layer, null, vr.s);
-    const tag = (c: KernelCall): KernelCall => ({ ...c, kernel: { ...c.kernel, name: `${c.kernel.name}_${vr.s.packed ? 'p' : 'u'}` } });
+    const tag = (c: KernelCall): KernelCall => ({ ...c, kernel: { ...c.kernel, name: `${c.kernel.name}_v${vi}` } });
     const bw = p.backward.map(tag);
     return { ...vr, roles: [p.forward.map(tag), bw.filter((c) => /_dx_/.test(c.kernel.name)), bw.filter((c) => /_dw_/.test(c.kernel.name))] };
   });

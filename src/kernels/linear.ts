@@ -30,6 +30,23 @@ function packPanelsStmts(R: number, I: number, P: number): Stmt[] {
   ];
 }
 
+/**
+ * wq[(i0 / Q) * Q * R + o * Q + ii] = w[o * I + i0 + ii]: W's columns as panels of the dx
+ * GEMM's B, Q input features wide ([I / Q][R][Q], the last panel padded, its padding never
+ * read); a row of W at a time, read sequentially, written in runs of Q floats
+ */
+function packColumnPanelsStmts(R: number, I: number, Q: number): Stmt[] {
+  const full = Math.floor(I / Q);
+  const rem = I - full * Q;
+  const run = (o: Expr, i0: Expr, n: number): Stmt[] => [loop('ii', 0, n, (ii) => [store('wq', add(add(mul(i0, R), mul(o, Q)), ii), load('w', add(add(mul(o, I), i0), ii)))])];
+  return [
+    parallel('o', 0, R, (o) => [
+      ...(full > 0 ? [loop('ib', 0, full, (ib) => [let_('i0', mul(ib, Q)), ...run(o, v('i0'), Q)])] : []),
+      ...(rem > 0 ? run(o, i32(full * Q), rem) : []),
+    ]),
+  ];
+}
+
 function linearName(l: LinearLayerPlan): string {
   return `linear_${l.inFeatures}_to_${l.outFeatures}${l.biasShape ? '' : '_nobias'}`;
 }
@@ -138,23 +155,44 @@ export function lowerLinear(layer: LinearLayerPlan, split: LinearSplit | null = 
     // dx sums over all the rows: the first block writes it, each later one adds to it
     const first = j === 0;
     const dxNote = !split ? '' : first ? ' (the first block writes dx)' : ' (after the blocks before it)';
+    // dxPacked (a schedule's choice): W copied each call into panels of its columns [I / Q][R][Q],
+    // so the dx GEMM's blocks read Q contiguous floats per step, one sequential stream (in place
+    // they are W's rows apart: 16 KB at I = 4096, every step a new page)
+    const dxPacked = sched.dxPacked === true;
+    const xb = blockOf(sched.dxBlock, N, I);
+    const Q = xb.block?.[1] ?? 0;
+    if (dxPacked && !Q) throw new Error('linear: a packed dx needs the schedule\'s dx block');
+    const wqLength = dxPacked ? Math.ceil(I / Q) * Q * R : 0;
     const dx = kernel({
       name: `${name}_dx`,
-      doc: [...doc, `dx ${first ? '=' : '+='} dy${cols} · W${rows}${dxNote}`],
-      buffers: [buf('dy', N * O, 'read'), buf('w', R * I, 'read'), buf('dx', N * I, first ? 'write' : 'read_write')],
-      // A = dy[:, r0:r1], B = w [R, I]
+      doc: [...doc, `dx ${first ? '=' : '+='} dy${cols} · W${rows}${dxNote}`, ...(dxPacked ? [`packed: reads W from the pack kernel's column panels [${Math.ceil(I / Q)}][${R}][${Q}]`] : [])],
+      buffers: [buf('dy', N * O, 'read'), dxPacked ? buf('wq', wqLength, 'read') : buf('w', R * I, 'read'), buf('dx', N * I, first ? 'write' : 'read_write')],
+      // A = dy[:, r0:r1], B = w [R, I] (or its panels wq)
       body: gemmStmts({
         batch: [],
         M: N,
         N: I,
-        red: [{ size: R, a: 1, b: I }],
+        red: [{ size: R, a: 1, b: dxPacked ? Q : I }],
         a: { buf: 'dy', mStride: O, offset: r0 },
-        b: { buf: 'w', nStride: 1 },
+        b: dxPacked ? { buf: 'wq', nStride: 1, blockStride: R } : { buf: 'w', nStride: 1 },
         c: { buf: 'dx', mStride: I, nStride: 1, accumulate: !first },
-        ...blockOf(sched.dxBlock, N, I),
+        ...xb,
+        ...(dxPacked ? { nOuter: true } : {}),
       }),
     });
-    dxs.push({ kernel: dx, args: { dy: 'dy', w: 'weight', dx: 'dx' }, ...wRange('w') });
+    if (dxPacked) {
+      const pack = kernel({
+        name: `${name}_dx_pack`,
+        doc: [...doc, `W's columns as panels [${Math.ceil(I / Q)}][${R}][${Q}]: the dx GEMM's B, ${Q} input features contiguous per step`],
+        buffers: [buf('w', R * I, 'read'), buf('wq', wqLength, 'write')],
+        body: packColumnPanelsStmts(R, I, Q),
+      });
+      scratch.push({ name: 'wpackT', t: 'f32', length: wqLength, keep: false });
+      dxs.push({ kernel: pack, args: { w: 'weight', wq: 'wpackT' } });
+      dxs.push({ kernel: dx, args: { dy: 'dy', wq: 'wpackT', dx: 'dx' } });
+    } else {
+      dxs.push({ kernel: dx, args: { dy: 'dy', w: 'weight', dx: 'dx' }, ...wRange('w') });
+    }
   }
   return { layer: layer.name, scratch, forward, backward: [...dws, ...dxs], alias: false };
 }

@@ -428,6 +428,8 @@ export interface LinearLayerSchedule {
    * output features per reduction step, one sequential stream
    */
   readonly packed: boolean;
+  /** dx: W's columns copied per call into panels [I / bn][O][bn] (bn: the dx block's columns) and read from there; absent: W in place */
+  readonly dxPacked?: boolean;
   /** the register blocks [rows, columns] of the forward, dx and dW GEMMs (null: the GEMM builder's default) */
   readonly fwdBlock: readonly number[] | null;
   readonly dxBlock: readonly number[] | null;
@@ -439,13 +441,14 @@ export interface LinearLayerSchedule {
  * contiguous); dx keeps the 4x4 default. Measured (bench/wasm-linear.ts, one process, load
  * 2.2), ms in place 4x4 -> packed 4x8: forward LeNet f5 (400->120, batch 32) 0.336 -> 0.093,
  * 4096->4096 batch 8 30.6 -> 28.3, batch 32 126 -> 47; dW 0.122 -> 0.110, 12.4 -> 9.7, 62 -> 41;
- * dx at 4x8 0.102 -> 0.098 but 82 -> 98 and 345 -> 393 (its B, W [O][I], is read in column
- * panels 16 KB apart)
+ * dx at 4x8 on W in place 0.102 -> 0.098 but 82 -> 98 and 345 -> 393 (its B, W [O][I], is
+ * read in column panels 16 KB apart); on W's column panels (dxPacked, with the forward's batch
+ * rule) 0.107 -> 0.096, 82 -> 54, 320 -> 78 (load 4.4); batch 1 48 against 40 in place (the copy)
  */
 export const WASM_LINEAR_BLOCK = [4, 8] as const;
 
 /**
- * the batch from which the wasm forward packs Wᵀ: the copy reads and writes every weight once
+ * the batch from which the wasm forward and dx pack W: each copy reads and writes every weight once
  * for batch x weights multiply-adds, so a GEMV (batch 1: VGG-16's and AlexNet's examples)
  * reads W in place
  */
@@ -456,5 +459,5 @@ export function scheduleLinear(layer: { readonly name: string; readonly batch: n
   if (target !== 'wasm') return { layer: layer.name, target, packed: false, fwdBlock: null, dxBlock: null, dwBlock: null };
   const b = [...WASM_LINEAR_BLOCK];
   const packed = layer.batch >= WASM_LINEAR_PACK_MIN_BATCH;
-  return { layer: layer.name, target, packed, fwdBlock: b, dxBlock: null, dwBlock: b };
+  return { layer: layer.name, target, packed, dxPacked: packed, fwdBlock: b, dxBlock: packed ? b : null, dwBlock: b };
 }
