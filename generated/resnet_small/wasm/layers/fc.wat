@@ -484,40 +484,80 @@
   )
 
   ;; linear [32, 32] -> [32, 10]
+  ;; W's columns as panels [4][10][8]: the dx GEMM's B, 8 input features contiguous per step
+  (func $linear_32_to_10_dx_pack (export "linear_32_to_10_dx_pack") (type $t0) (param $w_at i32) (param $wq_at i32)
+    (local $o i32) (local $ib i32) (local $i0 i32) (local $ii i32)
+    (local.set $o (i32.const 0))
+    loop $o
+      (local.set $ib (i32.const 0))
+      loop $ib
+        (local.set $i0 (i32.mul (local.get $ib) (i32.const 8)))
+        (local.set $ii (i32.const 0))
+        loop $ii
+          (f32.store (i32.add (local.get $wq_at) (i32.shl (i32.add (i32.add (i32.mul (local.get $i0) (i32.const 10)) (i32.mul (local.get $o) (i32.const 8))) (local.get $ii)) (i32.const 2))) (f32.load (i32.add (local.get $w_at) (i32.shl (i32.add (i32.add (i32.mul (local.get $o) (i32.const 32)) (local.get $i0)) (local.get $ii)) (i32.const 2)))))
+          (br_if $ii (i32.lt_s (local.tee $ii (i32.add (local.get $ii) (i32.const 1))) (i32.const 8)))
+        end
+        (br_if $ib (i32.lt_s (local.tee $ib (i32.add (local.get $ib) (i32.const 1))) (i32.const 4)))
+      end
+      (br_if $o (i32.lt_s (local.tee $o (i32.add (local.get $o) (i32.const 1))) (i32.const 10)))
+    end
+  )
+
+  ;; linear [32, 32] -> [32, 10]
   ;; dx = dy · W
-  ;; threads: loop mb [0, 8) cut into 2 chunks (chunk_lo, chunk_hi), ~0.09M IR nodes
-  ;; simd: f32x4 accumulators in loop k0: acc0_00..acc0_03, acc0_10..acc0_13, acc0_20..acc0_23, acc0_30..acc0_33
-  (func $linear_32_to_10_dx (export "linear_32_to_10_dx") (type $t3) (param $dy_at i32) (param $w_at i32) (param $dx_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
-    (local $mb i32) (local $m0 i32) (local $nb i32) (local $n0 i32) (local $ai0 i32) (local $bi0 i32) (local $k0 i32) (local $acc0_00 f32)
-    (local $acc0_01 f32) (local $acc0_02 f32) (local $acc0_03 f32) (local $acc0_10 f32) (local $acc0_11 f32) (local $acc0_12 f32) (local $acc0_13 f32) (local $acc0_20 f32)
-    (local $acc0_21 f32) (local $acc0_22 f32) (local $acc0_23 f32) (local $acc0_30 f32) (local $acc0_31 f32) (local $acc0_32 f32) (local $acc0_33 f32) (local $v_acc0_00 v128)
-    (local $v_acc0_10 v128) (local $v_acc0_20 v128) (local $v_acc0_30 v128) (local $vload_0 v128)
-    (local.set $mb (local.get $chunk_lo))
-    block $mb_done
-      (br_if $mb_done (i32.ge_s (local.get $mb) (local.get $chunk_hi)))
-      loop $mb
-        (local.set $m0 (i32.mul (local.get $mb) (i32.const 4)))
-        (local.set $nb (i32.const 0))
-        loop $nb
-          (local.set $n0 (i32.mul (local.get $nb) (i32.const 4)))
+  ;; packed: reads W from the pack kernel's column panels [4][10][8]
+  ;; threads: loop nb [0, 4) cut into 2 chunks (chunk_lo, chunk_hi), ~0.08M IR nodes
+  ;; simd: f32x4 accumulators in loop k0: acc0_00..acc0_03, acc0_10..acc0_13, acc0_20..acc0_23, acc0_30..acc0_33, acc0_04..acc0_07, acc0_14..acc0_17, acc0_24..acc0_27, acc0_34..acc0_37
+  (func $linear_32_to_10_dx (export "linear_32_to_10_dx") (type $t3) (param $dy_at i32) (param $wq_at i32) (param $dx_at i32) (param $chunk_lo i32) (param $chunk_hi i32)
+    (local $nb i32) (local $n0 i32) (local $mb i32) (local $m0 i32) (local $ai0 i32) (local $bi0 i32) (local $k0 i32) (local $acc0_00 f32)
+    (local $acc0_01 f32) (local $acc0_02 f32) (local $acc0_03 f32) (local $acc0_04 f32) (local $acc0_05 f32) (local $acc0_06 f32) (local $acc0_07 f32) (local $acc0_10 f32)
+    (local $acc0_11 f32) (local $acc0_12 f32) (local $acc0_13 f32) (local $acc0_14 f32) (local $acc0_15 f32) (local $acc0_16 f32) (local $acc0_17 f32) (local $acc0_20 f32)
+    (local $acc0_21 f32) (local $acc0_22 f32) (local $acc0_23 f32) (local $acc0_24 f32) (local $acc0_25 f32) (local $acc0_26 f32) (local $acc0_27 f32) (local $acc0_30 f32)
+    (local $acc0_31 f32) (local $acc0_32 f32) (local $acc0_33 f32) (local $acc0_34 f32) (local $acc0_35 f32) (local $acc0_36 f32) (local $acc0_37 f32) (local $v_acc0_00 v128)
+    (local $v_acc0_10 v128) (local $v_acc0_20 v128) (local $v_acc0_30 v128) (local $v_acc0_04 v128) (local $v_acc0_14 v128) (local $v_acc0_24 v128) (local $v_acc0_34 v128) (local $splat_0 v128)
+    (local $vload_0 v128) (local $splat_1 v128) (local $splat_2 v128) (local $splat_3 v128) (local $vload_1 v128)
+    (local.set $nb (local.get $chunk_lo))
+    block $nb_done
+      (br_if $nb_done (i32.ge_s (local.get $nb) (local.get $chunk_hi)))
+      loop $nb
+        (local.set $n0 (i32.mul (local.get $nb) (i32.const 8)))
+        (local.set $mb (i32.const 0))
+        loop $mb
+          (local.set $m0 (i32.mul (local.get $mb) (i32.const 4)))
           (local.set $acc0_00 (f32.const 0))
           (local.set $acc0_01 (f32.const 0))
           (local.set $acc0_02 (f32.const 0))
           (local.set $acc0_03 (f32.const 0))
+          (local.set $acc0_04 (f32.const 0))
+          (local.set $acc0_05 (f32.const 0))
+          (local.set $acc0_06 (f32.const 0))
+          (local.set $acc0_07 (f32.const 0))
           (local.set $acc0_10 (f32.const 0))
           (local.set $acc0_11 (f32.const 0))
           (local.set $acc0_12 (f32.const 0))
           (local.set $acc0_13 (f32.const 0))
+          (local.set $acc0_14 (f32.const 0))
+          (local.set $acc0_15 (f32.const 0))
+          (local.set $acc0_16 (f32.const 0))
+          (local.set $acc0_17 (f32.const 0))
           (local.set $acc0_20 (f32.const 0))
           (local.set $acc0_21 (f32.const 0))
           (local.set $acc0_22 (f32.const 0))
           (local.set $acc0_23 (f32.const 0))
+          (local.set $acc0_24 (f32.const 0))
+          (local.set $acc0_25 (f32.const 0))
+          (local.set $acc0_26 (f32.const 0))
+          (local.set $acc0_27 (f32.const 0))
           (local.set $acc0_30 (f32.const 0))
           (local.set $acc0_31 (f32.const 0))
           (local.set $acc0_32 (f32.const 0))
           (local.set $acc0_33 (f32.const 0))
+          (local.set $acc0_34 (f32.const 0))
+          (local.set $acc0_35 (f32.const 0))
+          (local.set $acc0_36 (f32.const 0))
+          (local.set $acc0_37 (f32.const 0))
           (local.set $ai0 (i32.mul (local.get $m0) (i32.const 10)))
-          (local.set $bi0 (local.get $n0))
+          (local.set $bi0 (i32.mul (local.get $n0) (i32.const 10)))
           ;; f32x4: acc0_00, acc0_01, acc0_02, acc0_03 as one vector in loop k0
           (local.set $v_acc0_00 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_00)) (local.get $acc0_01)) (local.get $acc0_02)) (local.get $acc0_03)))
           ;; f32x4: acc0_10, acc0_11, acc0_12, acc0_13 as one vector in loop k0
@@ -526,12 +566,24 @@
           (local.set $v_acc0_20 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_20)) (local.get $acc0_21)) (local.get $acc0_22)) (local.get $acc0_23)))
           ;; f32x4: acc0_30, acc0_31, acc0_32, acc0_33 as one vector in loop k0
           (local.set $v_acc0_30 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_30)) (local.get $acc0_31)) (local.get $acc0_32)) (local.get $acc0_33)))
+          ;; f32x4: acc0_04, acc0_05, acc0_06, acc0_07 as one vector in loop k0
+          (local.set $v_acc0_04 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_04)) (local.get $acc0_05)) (local.get $acc0_06)) (local.get $acc0_07)))
+          ;; f32x4: acc0_14, acc0_15, acc0_16, acc0_17 as one vector in loop k0
+          (local.set $v_acc0_14 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_14)) (local.get $acc0_15)) (local.get $acc0_16)) (local.get $acc0_17)))
+          ;; f32x4: acc0_24, acc0_25, acc0_26, acc0_27 as one vector in loop k0
+          (local.set $v_acc0_24 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_24)) (local.get $acc0_25)) (local.get $acc0_26)) (local.get $acc0_27)))
+          ;; f32x4: acc0_34, acc0_35, acc0_36, acc0_37 as one vector in loop k0
+          (local.set $v_acc0_34 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $acc0_34)) (local.get $acc0_35)) (local.get $acc0_36)) (local.get $acc0_37)))
           (local.set $k0 (i32.const 0))
           loop $k0
-            (local.set $v_acc0_00 (f32x4.add (f32x4.mul (v128.load32_splat (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ai0) (local.get $k0)) (i32.const 2)))) (local.tee $vload_0 (v128.load (i32.add (local.get $w_at) (i32.shl (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 32))) (i32.const 2)))))) (local.get $v_acc0_00)))
-            (local.set $v_acc0_10 (f32x4.add (f32x4.mul (v128.load32_splat offset=40 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ai0) (local.get $k0)) (i32.const 2)))) (local.get $vload_0)) (local.get $v_acc0_10)))
-            (local.set $v_acc0_20 (f32x4.add (f32x4.mul (v128.load32_splat offset=80 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ai0) (local.get $k0)) (i32.const 2)))) (local.get $vload_0)) (local.get $v_acc0_20)))
-            (local.set $v_acc0_30 (f32x4.add (f32x4.mul (v128.load32_splat offset=120 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ai0) (local.get $k0)) (i32.const 2)))) (local.get $vload_0)) (local.get $v_acc0_30)))
+            (local.set $v_acc0_00 (f32x4.add (f32x4.mul (local.tee $splat_0 (v128.load32_splat (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ai0) (local.get $k0)) (i32.const 2))))) (local.tee $vload_0 (v128.load (i32.add (local.get $wq_at) (i32.shl (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 8))) (i32.const 2)))))) (local.get $v_acc0_00)))
+            (local.set $v_acc0_10 (f32x4.add (f32x4.mul (local.tee $splat_1 (v128.load32_splat offset=40 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ai0) (local.get $k0)) (i32.const 2))))) (local.get $vload_0)) (local.get $v_acc0_10)))
+            (local.set $v_acc0_20 (f32x4.add (f32x4.mul (local.tee $splat_2 (v128.load32_splat offset=80 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ai0) (local.get $k0)) (i32.const 2))))) (local.get $vload_0)) (local.get $v_acc0_20)))
+            (local.set $v_acc0_30 (f32x4.add (f32x4.mul (local.tee $splat_3 (v128.load32_splat offset=120 (i32.add (local.get $dy_at) (i32.shl (i32.add (local.get $ai0) (local.get $k0)) (i32.const 2))))) (local.get $vload_0)) (local.get $v_acc0_30)))
+            (local.set $v_acc0_04 (f32x4.add (f32x4.mul (local.get $splat_0) (local.tee $vload_1 (v128.load offset=16 (i32.add (local.get $wq_at) (i32.shl (i32.add (local.get $bi0) (i32.mul (local.get $k0) (i32.const 8))) (i32.const 2)))))) (local.get $v_acc0_04)))
+            (local.set $v_acc0_14 (f32x4.add (f32x4.mul (local.get $splat_1) (local.get $vload_1)) (local.get $v_acc0_14)))
+            (local.set $v_acc0_24 (f32x4.add (f32x4.mul (local.get $splat_2) (local.get $vload_1)) (local.get $v_acc0_24)))
+            (local.set $v_acc0_34 (f32x4.add (f32x4.mul (local.get $splat_3) (local.get $vload_1)) (local.get $v_acc0_34)))
             (br_if $k0 (i32.lt_s (local.tee $k0 (i32.add (local.get $k0) (i32.const 1))) (i32.const 10)))
           end
           (local.set $acc0_00 (f32x4.extract_lane 0 (local.get $v_acc0_00)))
@@ -550,25 +602,57 @@
           (local.set $acc0_31 (f32x4.extract_lane 1 (local.get $v_acc0_30)))
           (local.set $acc0_32 (f32x4.extract_lane 2 (local.get $v_acc0_30)))
           (local.set $acc0_33 (f32x4.extract_lane 3 (local.get $v_acc0_30)))
+          (local.set $acc0_04 (f32x4.extract_lane 0 (local.get $v_acc0_04)))
+          (local.set $acc0_05 (f32x4.extract_lane 1 (local.get $v_acc0_04)))
+          (local.set $acc0_06 (f32x4.extract_lane 2 (local.get $v_acc0_04)))
+          (local.set $acc0_07 (f32x4.extract_lane 3 (local.get $v_acc0_04)))
+          (local.set $acc0_14 (f32x4.extract_lane 0 (local.get $v_acc0_14)))
+          (local.set $acc0_15 (f32x4.extract_lane 1 (local.get $v_acc0_14)))
+          (local.set $acc0_16 (f32x4.extract_lane 2 (local.get $v_acc0_14)))
+          (local.set $acc0_17 (f32x4.extract_lane 3 (local.get $v_acc0_14)))
+          (local.set $acc0_24 (f32x4.extract_lane 0 (local.get $v_acc0_24)))
+          (local.set $acc0_25 (f32x4.extract_lane 1 (local.get $v_acc0_24)))
+          (local.set $acc0_26 (f32x4.extract_lane 2 (local.get $v_acc0_24)))
+          (local.set $acc0_27 (f32x4.extract_lane 3 (local.get $v_acc0_24)))
+          (local.set $acc0_34 (f32x4.extract_lane 0 (local.get $v_acc0_34)))
+          (local.set $acc0_35 (f32x4.extract_lane 1 (local.get $v_acc0_34)))
+          (local.set $acc0_36 (f32x4.extract_lane 2 (local.get $v_acc0_34)))
+          (local.set $acc0_37 (f32x4.extract_lane 3 (local.get $v_acc0_34)))
           (f32.store (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 32)) (local.get $n0)) (i32.const 2))) (local.get $acc0_00))
           (f32.store offset=4 (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 32)) (local.get $n0)) (i32.const 2))) (local.get $acc0_01))
           (f32.store offset=8 (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 32)) (local.get $n0)) (i32.const 2))) (local.get $acc0_02))
           (f32.store offset=12 (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 32)) (local.get $n0)) (i32.const 2))) (local.get $acc0_03))
+          (f32.store offset=16 (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 32)) (local.get $n0)) (i32.const 2))) (local.get $acc0_04))
+          (f32.store offset=20 (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 32)) (local.get $n0)) (i32.const 2))) (local.get $acc0_05))
+          (f32.store offset=24 (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 32)) (local.get $n0)) (i32.const 2))) (local.get $acc0_06))
+          (f32.store offset=28 (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 32)) (local.get $n0)) (i32.const 2))) (local.get $acc0_07))
           (f32.store offset=128 (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 32)) (local.get $n0)) (i32.const 2))) (local.get $acc0_10))
           (f32.store offset=132 (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 32)) (local.get $n0)) (i32.const 2))) (local.get $acc0_11))
           (f32.store offset=136 (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 32)) (local.get $n0)) (i32.const 2))) (local.get $acc0_12))
           (f32.store offset=140 (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 32)) (local.get $n0)) (i32.const 2))) (local.get $acc0_13))
+          (f32.store offset=144 (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 32)) (local.get $n0)) (i32.const 2))) (local.get $acc0_14))
+          (f32.store offset=148 (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 32)) (local.get $n0)) (i32.const 2))) (local.get $acc0_15))
+          (f32.store offset=152 (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 32)) (local.get $n0)) (i32.const 2))) (local.get $acc0_16))
+          (f32.store offset=156 (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 32)) (local.get $n0)) (i32.const 2))) (local.get $acc0_17))
           (f32.store offset=256 (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 32)) (local.get $n0)) (i32.const 2))) (local.get $acc0_20))
           (f32.store offset=260 (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 32)) (local.get $n0)) (i32.const 2))) (local.get $acc0_21))
           (f32.store offset=264 (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 32)) (local.get $n0)) (i32.const 2))) (local.get $acc0_22))
           (f32.store offset=268 (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 32)) (local.get $n0)) (i32.const 2))) (local.get $acc0_23))
+          (f32.store offset=272 (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 32)) (local.get $n0)) (i32.const 2))) (local.get $acc0_24))
+          (f32.store offset=276 (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 32)) (local.get $n0)) (i32.const 2))) (local.get $acc0_25))
+          (f32.store offset=280 (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 32)) (local.get $n0)) (i32.const 2))) (local.get $acc0_26))
+          (f32.store offset=284 (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 32)) (local.get $n0)) (i32.const 2))) (local.get $acc0_27))
           (f32.store offset=384 (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 32)) (local.get $n0)) (i32.const 2))) (local.get $acc0_30))
           (f32.store offset=388 (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 32)) (local.get $n0)) (i32.const 2))) (local.get $acc0_31))
           (f32.store offset=392 (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 32)) (local.get $n0)) (i32.const 2))) (local.get $acc0_32))
           (f32.store offset=396 (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 32)) (local.get $n0)) (i32.const 2))) (local.get $acc0_33))
-          (br_if $nb (i32.lt_s (local.tee $nb (i32.add (local.get $nb) (i32.const 1))) (i32.const 8)))
+          (f32.store offset=400 (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 32)) (local.get $n0)) (i32.const 2))) (local.get $acc0_34))
+          (f32.store offset=404 (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 32)) (local.get $n0)) (i32.const 2))) (local.get $acc0_35))
+          (f32.store offset=408 (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 32)) (local.get $n0)) (i32.const 2))) (local.get $acc0_36))
+          (f32.store offset=412 (i32.add (local.get $dx_at) (i32.shl (i32.add (i32.mul (local.get $m0) (i32.const 32)) (local.get $n0)) (i32.const 2))) (local.get $acc0_37))
+          (br_if $mb (i32.lt_s (local.tee $mb (i32.add (local.get $mb) (i32.const 1))) (i32.const 8)))
         end
-        (br_if $mb (i32.lt_s (local.tee $mb (i32.add (local.get $mb) (i32.const 1))) (local.get $chunk_hi)))
+        (br_if $nb (i32.lt_s (local.tee $nb (i32.add (local.get $nb) (i32.const 1))) (local.get $chunk_hi)))
       end
     end
   )
