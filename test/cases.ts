@@ -279,6 +279,11 @@ export const CASES: readonly TestCase[] = [
   linear([2, 3, 4], 5),
   linear([7, 2, 3, 1], 3, false),
   linear([1, 1, 1], 1),
+  // batch >= 4: the wasm forward packs W into column panels (plan/schedule.ts scheduleLinear);
+  // odd I, O not a multiple of the 8-wide panel (a padded last panel), O under one panel
+  linear([5, 3, 3], 19),
+  linear([9, 7, 1], 21, false),
+  linear([4, 3, 1], 6),
   // 64 floats a row, 64 rows a binding: blocks of 4, 4 and 2 rows (the last one shorter); dx summed over blocks
   linearSplit([2, 4, 16], 10, 1024),
   linearSplit([3, 4, 16], 7, 1024, false),

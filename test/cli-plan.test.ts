@@ -8,8 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { planCommand, planFile } from '../src/cli/plan.ts';
 import { runCaptured } from './helpers/cli.ts';
 import { formatPlanTable } from '../src/plan/table.ts';
-import { scheduleModel } from '../src/plan/schedule.ts';
-import { formatConvSchedule } from '../src/plan/schedule-table.ts';
+import { scheduleLinear, scheduleModel } from '../src/plan/schedule.ts';
+import { formatConvSchedule, formatLinearSchedule } from '../src/plan/schedule-table.ts';
+import type { LinearLayerPlan } from '../src/plan/types.ts';
 import { lowerModel } from '../src/kernels/index.ts';
 import { formatGpuSchedule, scheduleGpu } from '../src/gpu/schedule.ts';
 import { DEFAULT_LIMITS } from '../src/gpu/limits.ts';
@@ -143,8 +144,13 @@ describe('convgen plan --target wgsl', { timeout: 30_000 }, () => {
     expect(JSON.parse(json.stdout)).toEqual({ model: 'seed_problem', conv: scheduleModel(seed, 'wgsl').layers, ...JSON.parse(JSON.stringify(scheduleOf('examples/seed.json'))) });
     // --target ts: the plan table, then the TS conv schedule (fitted to 100 columns: not a terminal)
     expect(convgen('plan', 'examples/seed.json', '--target', 'ts').stdout).toBe(`${formatPlanTable(seed)}\n${formatConvSchedule(scheduleModel(seed, 'ts'))}`);
-    // --target wasm: the same with the wasm target's conv schedule
-    expect(convgen('plan', 'examples/seed.json', '--target', 'wasm').stdout).toBe(`${formatPlanTable(seed)}\n${formatConvSchedule(scheduleModel(seed, 'wasm'))}`);
+    // --target wasm: the same with the wasm target's conv schedule, then its linear schedule
+    const linears = seed.layers.filter((l): l is LinearLayerPlan => l.type === 'linear').map((l) => scheduleLinear(l, 'wasm'));
+    expect(convgen('plan', 'examples/seed.json', '--target', 'wasm').stdout).toBe(`${formatPlanTable(seed)}\n${formatConvSchedule(scheduleModel(seed, 'wasm'))}\n${formatLinearSchedule(linears)}`);
+    // LeNet's f5 (batch 32): W packed for the forward and for dx
+    const lenetWasm = convgen('plan', 'examples/lenet.json', '--target', 'wasm', '--width', '1000').stdout;
+    expect(lenetWasm).toMatch(/^\| f5 +\| forward +\| gemm +\| 4x8 GEMM +\| W packed per call into column panels/m);
+    expect(lenetWasm).toMatch(/^\| +\| gradInput +\| gemm +\| 4x8 GEMM +\| W's columns packed per call/m);
   });
 
   it('--limits: missing keys keep the defaults, a small dispatch limit folds grids into 2D', () => {

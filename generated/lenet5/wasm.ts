@@ -450,7 +450,7 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads, if any)
   const heap = createHeap(7397088, 1280, workers);
   const pool = workers ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
-  const { conv5x5_p2_1x28x28_to_6_fwd_pack, conv5x5_p2_1x28x28_to_6_fwd_direct, conv5x5_p2_1x28x28_to_6_fwd_direct_rows, conv5x5_p2_1x28x28_to_6_fwd_direct_cols, conv5x5_p2_1x28x28_to_6_dw_dypack, conv5x5_p2_1x28x28_to_6_dw_xpad, conv5x5_p2_1x28x28_to_6_dw_packed, conv5x5_p2_1x28x28_to_6_db, conv5x5_p2_1x28x28_to_6_dx_direct, conv5x5_p2_1x28x28_to_6_dx_direct_rows, conv5x5_p2_1x28x28_to_6_dx_direct_cols, relu_6x28x28_fwd, relu_6x28x28_dx, maxpool2x2_s2_6x28x28_fwd, maxpool2x2_s2_6x28x28_dx, conv5x5_6x14x14_to_16_fwd_pack, conv5x5_6x14x14_to_16_fwd_direct, conv5x5_6x14x14_to_16_dw_dypack, conv5x5_6x14x14_to_16_dw_packed, conv5x5_6x14x14_to_16_db, conv5x5_6x14x14_to_16_dx_pack, conv5x5_6x14x14_to_16_dx_direct, conv5x5_6x14x14_to_16_dx_direct_rows, conv5x5_6x14x14_to_16_dx_direct_cols, relu_16x10x10_fwd, relu_16x10x10_dx, maxpool2x2_s2_16x10x10_fwd, maxpool2x2_s2_16x10x10_dx, linear_400_to_120_fwd, linear_400_to_120_dw, linear_400_to_120_db, linear_400_to_120_dx, relu_120_fwd, relu_120_dx, linear_120_to_84_fwd, linear_120_to_84_dw, linear_120_to_84_db, linear_120_to_84_dx, relu_84_fwd, relu_84_dx, linear_84_to_10_fwd, linear_84_to_10_dw, linear_84_to_10_db, linear_84_to_10_dx, softmax_xent_32x10, sgd_61706, sgd_momentum_61706, adam_61706, adam_amsgrad_61706 } = wasmKernels(heap, pool);
+  const { conv5x5_p2_1x28x28_to_6_fwd_pack, conv5x5_p2_1x28x28_to_6_fwd_direct, conv5x5_p2_1x28x28_to_6_fwd_direct_rows, conv5x5_p2_1x28x28_to_6_fwd_direct_cols, conv5x5_p2_1x28x28_to_6_dw_dypack, conv5x5_p2_1x28x28_to_6_dw_xpad, conv5x5_p2_1x28x28_to_6_dw_packed, conv5x5_p2_1x28x28_to_6_db, conv5x5_p2_1x28x28_to_6_dx_direct, conv5x5_p2_1x28x28_to_6_dx_direct_rows, conv5x5_p2_1x28x28_to_6_dx_direct_cols, relu_6x28x28_fwd, relu_6x28x28_dx, maxpool2x2_s2_6x28x28_fwd, maxpool2x2_s2_6x28x28_dx, conv5x5_6x14x14_to_16_fwd_pack, conv5x5_6x14x14_to_16_fwd_direct, conv5x5_6x14x14_to_16_dw_dypack, conv5x5_6x14x14_to_16_dw_packed, conv5x5_6x14x14_to_16_db, conv5x5_6x14x14_to_16_dx_pack, conv5x5_6x14x14_to_16_dx_direct, conv5x5_6x14x14_to_16_dx_direct_rows, conv5x5_6x14x14_to_16_dx_direct_cols, relu_16x10x10_fwd, relu_16x10x10_dx, maxpool2x2_s2_16x10x10_fwd, maxpool2x2_s2_16x10x10_dx, linear_400_to_120_fwd_pack, linear_400_to_120_fwd, linear_400_to_120_dw, linear_400_to_120_db, linear_400_to_120_dx_pack, linear_400_to_120_dx, relu_120_fwd, relu_120_dx, linear_120_to_84_fwd_pack, linear_120_to_84_fwd, linear_120_to_84_dw, linear_120_to_84_db, linear_120_to_84_dx_pack, linear_120_to_84_dx, relu_84_fwd, relu_84_dx, linear_84_to_10_fwd_pack, linear_84_to_10_fwd, linear_84_to_10_dw, linear_84_to_10_db, linear_84_to_10_dx_pack, linear_84_to_10_dx, softmax_xent_32x10, sgd_61706, sgd_momentum_61706, adam_61706, adam_amsgrad_61706 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('lenet5.createWasmModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
@@ -548,6 +548,12 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const s_c3_dwDyPack = scratchF32.subarray(2400, 53600);
   const s_c3_dwPixels = scratchI32.subarray(0, 3200);
   const s_c3_wpackT = scratchF32.subarray(53600, 56800);
+  const s_f5_wpack = scratchF32.subarray(0, 48000);
+  const s_f5_wpackT = scratchF32.subarray(48000, 96000);
+  const s_f6_wpack = scratchF32.subarray(0, 10560);
+  const s_f6_wpackT = scratchF32.subarray(10560, 20640);
+  const s_out_wpack = scratchF32.subarray(0, 1344);
+  const s_out_wpackT = scratchF32.subarray(1344, 2224);
   const dlogits = heap.f32(320);
   const lossOut = heap.f32(1);
   let lastLossFinite = true;
@@ -573,15 +579,18 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     maxpool2x2_s2_16x10x10_fwd(a5, a6, s_s4_argmax);
     // flatten6: flatten is a view (y is x)
     // f5: linear [32x400] -> [32x120]
-    linear_400_to_120_fwd(a6, w_f5, b_f5, a8);
+    linear_400_to_120_fwd_pack(w_f5, s_f5_wpack);
+    linear_400_to_120_fwd(a6, s_f5_wpack, b_f5, a8);
     // relu8: relu [32x120] -> [32x120]
     relu_120_fwd(a8, a9);
     // f6: linear [32x120] -> [32x84]
-    linear_120_to_84_fwd(a9, w_f6, b_f6, a10);
+    linear_120_to_84_fwd_pack(w_f6, s_f6_wpack);
+    linear_120_to_84_fwd(a9, s_f6_wpack, b_f6, a10);
     // relu10: relu [32x84] -> [32x84]
     relu_84_fwd(a10, a11);
     // out: linear [32x84] -> [32x10]
-    linear_84_to_10_fwd(a11, w_out, b_out, a12);
+    linear_84_to_10_fwd_pack(w_out, s_out_wpack);
+    linear_84_to_10_fwd(a11, s_out_wpack, b_out, a12);
     return a12;
   }
 
@@ -589,19 +598,22 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // out: linear [32x84] -> [32x10]
     linear_84_to_10_dw(dOut, a11, gw_out);
     linear_84_to_10_db(dOut, gb_out);
-    linear_84_to_10_dx(dOut, w_out, d11);
+    linear_84_to_10_dx_pack(w_out, s_out_wpackT);
+    linear_84_to_10_dx(dOut, s_out_wpackT, d11);
     // relu10: relu [32x84] -> [32x84]
     relu_84_dx(a11, d11, d10);
     // f6: linear [32x120] -> [32x84]
     linear_120_to_84_dw(d10, a9, gw_f6);
     linear_120_to_84_db(d10, gb_f6);
-    linear_120_to_84_dx(d10, w_f6, d9);
+    linear_120_to_84_dx_pack(w_f6, s_f6_wpackT);
+    linear_120_to_84_dx(d10, s_f6_wpackT, d9);
     // relu8: relu [32x120] -> [32x120]
     relu_120_dx(a9, d9, d8);
     // f5: linear [32x400] -> [32x120]
     linear_400_to_120_dw(d8, a6, gw_f5);
     linear_400_to_120_db(d8, gb_f5);
-    linear_400_to_120_dx(d8, w_f5, d7);
+    linear_400_to_120_dx_pack(w_f5, s_f5_wpackT);
+    linear_400_to_120_dx(d8, s_f5_wpackT, d7);
     // flatten6: flatten is a view (dx is dy)
     // s4: maxpool2d [32x16x10x10] -> [32x16x5x5]
     maxpool2x2_s2_16x10x10_dx(d7, s_s4_argmax, d5);
@@ -635,19 +647,22 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // out: linear [32x84] -> [32x10]
     linear_84_to_10_dw(dOut, a11, gw_out);
     linear_84_to_10_db(dOut, gb_out);
-    linear_84_to_10_dx(dOut, w_out, d11);
+    linear_84_to_10_dx_pack(w_out, s_out_wpackT);
+    linear_84_to_10_dx(dOut, s_out_wpackT, d11);
     // relu10: relu [32x84] -> [32x84]
     relu_84_dx(a11, d11, d10);
     // f6: linear [32x120] -> [32x84]
     linear_120_to_84_dw(d10, a9, gw_f6);
     linear_120_to_84_db(d10, gb_f6);
-    linear_120_to_84_dx(d10, w_f6, d9);
+    linear_120_to_84_dx_pack(w_f6, s_f6_wpackT);
+    linear_120_to_84_dx(d10, s_f6_wpackT, d9);
     // relu8: relu [32x120] -> [32x120]
     relu_120_dx(a9, d9, d8);
     // f5: linear [32x400] -> [32x120]
     linear_400_to_120_dw(d8, a6, gw_f5);
     linear_400_to_120_db(d8, gb_f5);
-    linear_400_to_120_dx(d8, w_f5, d7);
+    linear_400_to_120_dx_pack(w_f5, s_f5_wpackT);
+    linear_400_to_120_dx(d8, s_f5_wpackT, d7);
     // flatten6: flatten is a view (dx is dy)
     // s4: maxpool2d [32x16x10x10] -> [32x16x5x5]
     maxpool2x2_s2_16x10x10_dx(d7, s_s4_argmax, d5);

@@ -1003,7 +1003,7 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads, if any)
   const heap = createHeap(17413760, 1280, workers);
   const pool = workers ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
-  const { conv3x3_s2_p1_1x28x28_to_16_fwd_pack, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_rows, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_cols, conv3x3_s2_p1_1x28x28_to_16_dw_dypack, conv3x3_s2_p1_1x28x28_to_16_dw_xpad, conv3x3_s2_p1_1x28x28_to_16_dw_packed, conv3x3_s2_p1_1x28x28_to_16_dx_direct, conv3x3_s2_p1_1x28x28_to_16_dx_direct_rows, conv3x3_s2_p1_1x28x28_to_16_dx_direct_cols, bn2d_16x14x14_fwd_train, bn2d_16x14x14_dwb_train, bn2d_16x14x14_dx_train, bn2d_16x14x14_fwd_eval, bn2d_16x14x14_dwb_eval, bn2d_16x14x14_dx_eval, relu_16x14x14_fwd, relu_16x14x14_dx, conv3x3_p1_16x14x14_to_16_fwd_pack, conv3x3_p1_16x14x14_to_16_nobias_fwd_direct, conv3x3_p1_16x14x14_to_16_nobias_fwd_direct_rows, conv3x3_p1_16x14x14_to_16_nobias_fwd_direct_cols, conv3x3_p1_16x14x14_to_16_dw_dypack, conv3x3_p1_16x14x14_to_16_dw_xpad, conv3x3_p1_16x14x14_to_16_dw_packed, conv3x3_p1_16x14x14_to_16_dx_pack, conv3x3_p1_16x14x14_to_16_dx_direct, conv3x3_p1_16x14x14_to_16_dx_direct_rows, conv3x3_p1_16x14x14_to_16_dx_direct_cols, add2_16x14x14_fwd, conv3x3_s2_p1_16x14x14_to_32_fwd_pack, conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct, conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct_rows, conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct_cols, conv3x3_s2_p1_16x14x14_to_32_dw_dypack, conv3x3_s2_p1_16x14x14_to_32_dw_xpad, conv3x3_s2_p1_16x14x14_to_32_dw_packed, conv3x3_s2_p1_16x14x14_to_32_dx_pack, conv3x3_s2_p1_16x14x14_to_32_dx_direct, conv3x3_s2_p1_16x14x14_to_32_dx_direct_rows, conv3x3_s2_p1_16x14x14_to_32_dx_direct_cols, bn2d_32x7x7_fwd_train, bn2d_32x7x7_dwb_train, bn2d_32x7x7_dx_train, bn2d_32x7x7_fwd_eval, bn2d_32x7x7_dwb_eval, bn2d_32x7x7_dx_eval, relu_32x7x7_fwd, relu_32x7x7_dx, conv3x3_p1_32x7x7_to_32_fwd_pack, conv3x3_p1_32x7x7_to_32_nobias_fwd_direct, conv3x3_p1_32x7x7_to_32_nobias_fwd_direct_rows, conv3x3_p1_32x7x7_to_32_nobias_fwd_direct_cols, conv3x3_p1_32x7x7_to_32_dw_dypack, conv3x3_p1_32x7x7_to_32_dw_xpad, conv3x3_p1_32x7x7_to_32_dw_packed, conv3x3_p1_32x7x7_to_32_dx_pack, conv3x3_p1_32x7x7_to_32_dx_direct, conv3x3_p1_32x7x7_to_32_dx_direct_rows, conv3x3_p1_32x7x7_to_32_dx_direct_cols, conv1x1_s2_16x14x14_to_32_fwd_pack, conv1x1_s2_16x14x14_to_32_nobias_fwd_direct, conv1x1_s2_16x14x14_to_32_nobias_fwd_direct_cols, conv1x1_s2_16x14x14_to_32_dw_dypack, conv1x1_s2_16x14x14_to_32_dw_packed, conv1x1_s2_16x14x14_to_32_dx_pack, conv1x1_s2_16x14x14_to_32_dx_direct, conv1x1_s2_16x14x14_to_32_dx_direct_cols, add2_32x7x7_fwd, global_avgpool_32x7x7_fwd, global_avgpool_32x7x7_dx, linear_32_to_10_fwd, linear_32_to_10_dw, linear_32_to_10_db, linear_32_to_10_dx, gradsum2_16x14x14, gradsum2_32x7x7, softmax_xent_32x10, sgd_38266, sgd_momentum_38266, adam_38266, adam_amsgrad_38266 } = wasmKernels(heap, pool);
+  const { conv3x3_s2_p1_1x28x28_to_16_fwd_pack, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_rows, conv3x3_s2_p1_1x28x28_to_16_nobias_fwd_direct_cols, conv3x3_s2_p1_1x28x28_to_16_dw_dypack, conv3x3_s2_p1_1x28x28_to_16_dw_xpad, conv3x3_s2_p1_1x28x28_to_16_dw_packed, conv3x3_s2_p1_1x28x28_to_16_dx_direct, conv3x3_s2_p1_1x28x28_to_16_dx_direct_rows, conv3x3_s2_p1_1x28x28_to_16_dx_direct_cols, bn2d_16x14x14_fwd_train, bn2d_16x14x14_dwb_train, bn2d_16x14x14_dx_train, bn2d_16x14x14_fwd_eval, bn2d_16x14x14_dwb_eval, bn2d_16x14x14_dx_eval, relu_16x14x14_fwd, relu_16x14x14_dx, conv3x3_p1_16x14x14_to_16_fwd_pack, conv3x3_p1_16x14x14_to_16_nobias_fwd_direct, conv3x3_p1_16x14x14_to_16_nobias_fwd_direct_rows, conv3x3_p1_16x14x14_to_16_nobias_fwd_direct_cols, conv3x3_p1_16x14x14_to_16_dw_dypack, conv3x3_p1_16x14x14_to_16_dw_xpad, conv3x3_p1_16x14x14_to_16_dw_packed, conv3x3_p1_16x14x14_to_16_dx_pack, conv3x3_p1_16x14x14_to_16_dx_direct, conv3x3_p1_16x14x14_to_16_dx_direct_rows, conv3x3_p1_16x14x14_to_16_dx_direct_cols, add2_16x14x14_fwd, conv3x3_s2_p1_16x14x14_to_32_fwd_pack, conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct, conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct_rows, conv3x3_s2_p1_16x14x14_to_32_nobias_fwd_direct_cols, conv3x3_s2_p1_16x14x14_to_32_dw_dypack, conv3x3_s2_p1_16x14x14_to_32_dw_xpad, conv3x3_s2_p1_16x14x14_to_32_dw_packed, conv3x3_s2_p1_16x14x14_to_32_dx_pack, conv3x3_s2_p1_16x14x14_to_32_dx_direct, conv3x3_s2_p1_16x14x14_to_32_dx_direct_rows, conv3x3_s2_p1_16x14x14_to_32_dx_direct_cols, bn2d_32x7x7_fwd_train, bn2d_32x7x7_dwb_train, bn2d_32x7x7_dx_train, bn2d_32x7x7_fwd_eval, bn2d_32x7x7_dwb_eval, bn2d_32x7x7_dx_eval, relu_32x7x7_fwd, relu_32x7x7_dx, conv3x3_p1_32x7x7_to_32_fwd_pack, conv3x3_p1_32x7x7_to_32_nobias_fwd_direct, conv3x3_p1_32x7x7_to_32_nobias_fwd_direct_rows, conv3x3_p1_32x7x7_to_32_nobias_fwd_direct_cols, conv3x3_p1_32x7x7_to_32_dw_dypack, conv3x3_p1_32x7x7_to_32_dw_xpad, conv3x3_p1_32x7x7_to_32_dw_packed, conv3x3_p1_32x7x7_to_32_dx_pack, conv3x3_p1_32x7x7_to_32_dx_direct, conv3x3_p1_32x7x7_to_32_dx_direct_rows, conv3x3_p1_32x7x7_to_32_dx_direct_cols, conv1x1_s2_16x14x14_to_32_fwd_pack, conv1x1_s2_16x14x14_to_32_nobias_fwd_direct, conv1x1_s2_16x14x14_to_32_nobias_fwd_direct_cols, conv1x1_s2_16x14x14_to_32_dw_dypack, conv1x1_s2_16x14x14_to_32_dw_packed, conv1x1_s2_16x14x14_to_32_dx_pack, conv1x1_s2_16x14x14_to_32_dx_direct, conv1x1_s2_16x14x14_to_32_dx_direct_cols, add2_32x7x7_fwd, global_avgpool_32x7x7_fwd, global_avgpool_32x7x7_dx, linear_32_to_10_fwd_pack, linear_32_to_10_fwd, linear_32_to_10_dw, linear_32_to_10_db, linear_32_to_10_dx_pack, linear_32_to_10_dx, gradsum2_16x14x14, gradsum2_32x7x7, softmax_xent_32x10, sgd_38266, sgd_momentum_38266, adam_38266, adam_amsgrad_38266 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('resnet_small.createWasmModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
@@ -1289,6 +1289,8 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const s_b3_conv2_wpackT = scratchF32.subarray(142336, 151552);
   const s_b3_bn2_partial = scratchF32.subarray(0, 2048);
   const s_b3_bn2_sums = scratchF32.subarray(2048, 2112);
+  const s_fc_wpack = scratchF32.subarray(0, 512);
+  const s_fc_wpackT = scratchF32.subarray(512, 832);
   const dlogits = heap.f32(320);
   const lossOut = heap.f32(1);
   let lastLossFinite = true;
@@ -1418,7 +1420,8 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     global_avgpool_32x7x7_fwd(a26, a27);
     // flatten27: flatten is a view (y is x)
     // fc: linear [32x32] -> [32x10]
-    linear_32_to_10_fwd(a27, w_fc, b_fc, a29);
+    linear_32_to_10_fwd_pack(w_fc, s_fc_wpack);
+    linear_32_to_10_fwd(a27, s_fc_wpack, b_fc, a29);
     return a29;
   }
 
@@ -1427,7 +1430,8 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // fc: linear [32x32] -> [32x10]
     linear_32_to_10_dw(dOut, a27, gw_fc);
     linear_32_to_10_db(dOut, gb_fc);
-    linear_32_to_10_dx(dOut, w_fc, d28);
+    linear_32_to_10_dx_pack(w_fc, s_fc_wpackT);
+    linear_32_to_10_dx(dOut, s_fc_wpackT, d28);
     // flatten27: flatten is a view (dx is dy)
     // pool: global_avgpool [32x32x7x7] -> [32x32x1x1]
     global_avgpool_32x7x7_dx(d28, d26);
@@ -1587,7 +1591,8 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // fc: linear [32x32] -> [32x10]
     linear_32_to_10_dw(dOut, a27, gw_fc);
     linear_32_to_10_db(dOut, gb_fc);
-    linear_32_to_10_dx(dOut, w_fc, d28);
+    linear_32_to_10_dx_pack(w_fc, s_fc_wpackT);
+    linear_32_to_10_dx(dOut, s_fc_wpackT, d28);
     // flatten27: flatten is a view (dx is dy)
     // pool: global_avgpool [32x32x7x7] -> [32x32x1x1]
     global_avgpool_32x7x7_dx(d28, d26);

@@ -466,7 +466,7 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads, if any)
   const heap = createHeap(3077856, 192, workers);
   const pool = workers ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
-  const { conv1d_k80_s16_1x16000_to_8_fwd_pack, conv1d_k80_s16_1x16000_to_8_fwd_direct, conv1d_k80_s16_1x16000_to_8_dw_dypack, conv1d_k80_s16_1x16000_to_8_dw_packed, conv1d_k80_s16_1x16000_to_8_db, conv1d_k80_s16_1x16000_to_8_dx_im2row_gemm, conv1d_k80_s16_1x16000_to_8_dx_im2row_col2im, relu_8x996_fwd, relu_8x996_dx, maxpool1d_k4_s4_8x996_fwd, maxpool1d_k4_s4_8x996_dx, conv1d_k3_p1_8x249_to_16_fwd_pack, conv1d_k3_p1_8x249_to_16_fwd_direct, conv1d_k3_p1_8x249_to_16_fwd_direct_cols, conv1d_k3_p1_8x249_to_16_dw_dypack, conv1d_k3_p1_8x249_to_16_dw_xpad, conv1d_k3_p1_8x249_to_16_dw_packed, conv1d_k3_p1_8x249_to_16_db, conv1d_k3_p1_8x249_to_16_dx_pack, conv1d_k3_p1_8x249_to_16_dx_direct, conv1d_k3_p1_8x249_to_16_dx_direct_cols, relu_16x249_fwd, relu_16x249_dx, maxpool1d_k4_s4_16x249_fwd, maxpool1d_k4_s4_16x249_dx, conv1d_k3_p2_d2_16x62_to_32_fwd_pack, conv1d_k3_p2_d2_16x62_to_32_fwd_direct, conv1d_k3_p2_d2_16x62_to_32_fwd_direct_cols, conv1d_k3_p2_d2_16x62_to_32_dw_dypack, conv1d_k3_p2_d2_16x62_to_32_dw_xpad, conv1d_k3_p2_d2_16x62_to_32_dw_packed, conv1d_k3_p2_d2_16x62_to_32_db, conv1d_k3_p2_d2_16x62_to_32_dx_pack, conv1d_k3_p2_d2_16x62_to_32_dx_direct, conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols, relu_32x62_fwd, relu_32x62_dx, global_avgpool_32x62_fwd, global_avgpool_32x62_dx, linear_32_to_12_fwd, linear_32_to_12_dw, linear_32_to_12_db, linear_32_to_12_dx, softmax_xent_4x12, sgd_3012, sgd_momentum_3012, adam_3012, adam_amsgrad_3012 } = wasmKernels(heap, pool);
+  const { conv1d_k80_s16_1x16000_to_8_fwd_pack, conv1d_k80_s16_1x16000_to_8_fwd_direct, conv1d_k80_s16_1x16000_to_8_dw_dypack, conv1d_k80_s16_1x16000_to_8_dw_packed, conv1d_k80_s16_1x16000_to_8_db, conv1d_k80_s16_1x16000_to_8_dx_im2row_gemm, conv1d_k80_s16_1x16000_to_8_dx_im2row_col2im, relu_8x996_fwd, relu_8x996_dx, maxpool1d_k4_s4_8x996_fwd, maxpool1d_k4_s4_8x996_dx, conv1d_k3_p1_8x249_to_16_fwd_pack, conv1d_k3_p1_8x249_to_16_fwd_direct, conv1d_k3_p1_8x249_to_16_fwd_direct_cols, conv1d_k3_p1_8x249_to_16_dw_dypack, conv1d_k3_p1_8x249_to_16_dw_xpad, conv1d_k3_p1_8x249_to_16_dw_packed, conv1d_k3_p1_8x249_to_16_db, conv1d_k3_p1_8x249_to_16_dx_pack, conv1d_k3_p1_8x249_to_16_dx_direct, conv1d_k3_p1_8x249_to_16_dx_direct_cols, relu_16x249_fwd, relu_16x249_dx, maxpool1d_k4_s4_16x249_fwd, maxpool1d_k4_s4_16x249_dx, conv1d_k3_p2_d2_16x62_to_32_fwd_pack, conv1d_k3_p2_d2_16x62_to_32_fwd_direct, conv1d_k3_p2_d2_16x62_to_32_fwd_direct_cols, conv1d_k3_p2_d2_16x62_to_32_dw_dypack, conv1d_k3_p2_d2_16x62_to_32_dw_xpad, conv1d_k3_p2_d2_16x62_to_32_dw_packed, conv1d_k3_p2_d2_16x62_to_32_db, conv1d_k3_p2_d2_16x62_to_32_dx_pack, conv1d_k3_p2_d2_16x62_to_32_dx_direct, conv1d_k3_p2_d2_16x62_to_32_dx_direct_cols, relu_32x62_fwd, relu_32x62_dx, global_avgpool_32x62_fwd, global_avgpool_32x62_dx, linear_32_to_12_fwd_pack, linear_32_to_12_fwd, linear_32_to_12_dw, linear_32_to_12_db, linear_32_to_12_dx_pack, linear_32_to_12_dx, softmax_xent_4x12, sgd_3012, sgd_momentum_3012, adam_3012, adam_amsgrad_3012 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('signal1d.createWasmModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
@@ -560,6 +560,8 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const s_deep_dwPixels = scratchI32.subarray(0, 248);
   const s_deep_dwXPad = scratchF32.subarray(9472, 13696);
   const s_deep_wpackT = scratchF32.subarray(13696, 15232);
+  const s_classifier_wpack = scratchF32.subarray(0, 512);
+  const s_classifier_wpackT = scratchF32.subarray(512, 896);
   const dlogits = heap.f32(48);
   const lossOut = heap.f32(1);
   let lastLossFinite = true;
@@ -592,7 +594,8 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     global_avgpool_32x62_fwd(a8, a9);
     // flatten9: flatten is a view (y is x)
     // classifier: linear [4x32] -> [4x12]
-    linear_32_to_12_fwd(a9, w_classifier, b_classifier, a11);
+    linear_32_to_12_fwd_pack(w_classifier, s_classifier_wpack);
+    linear_32_to_12_fwd(a9, s_classifier_wpack, b_classifier, a11);
     return a11;
   }
 
@@ -600,7 +603,8 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // classifier: linear [4x32] -> [4x12]
     linear_32_to_12_dw(dOut, a9, gw_classifier);
     linear_32_to_12_db(dOut, gb_classifier);
-    linear_32_to_12_dx(dOut, w_classifier, d10);
+    linear_32_to_12_dx_pack(w_classifier, s_classifier_wpackT);
+    linear_32_to_12_dx(dOut, s_classifier_wpackT, d10);
     // flatten9: flatten is a view (dx is dy)
     // gap: global_avgpool [4x32x62] -> [4x32x1]
     global_avgpool_32x62_dx(d10, d8);
@@ -644,7 +648,8 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // classifier: linear [4x32] -> [4x12]
     linear_32_to_12_dw(dOut, a9, gw_classifier);
     linear_32_to_12_db(dOut, gb_classifier);
-    linear_32_to_12_dx(dOut, w_classifier, d10);
+    linear_32_to_12_dx_pack(w_classifier, s_classifier_wpackT);
+    linear_32_to_12_dx(dOut, s_classifier_wpackT, d10);
     // flatten9: flatten is a view (dx is dy)
     // gap: global_avgpool [4x32x62] -> [4x32x1]
     global_avgpool_32x62_dx(d10, d8);

@@ -564,7 +564,7 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   // every buffer below lives in one WebAssembly memory, planned for all of them (shared with the worker threads, if any)
   const heap = createHeap(9080192, 320, workers);
   const pool = workers ? createPool(heap, threads, MODULES, SPLIT_KERNELS) : null;
-  const { conv3x3_p1_3x32x32_to_16_fwd_pack, conv3x3_p1_3x32x32_to_16_fwd_direct, conv3x3_p1_3x32x32_to_16_fwd_direct_rows, conv3x3_p1_3x32x32_to_16_fwd_direct_cols, conv3x3_p1_3x32x32_to_16_dw_dypack, conv3x3_p1_3x32x32_to_16_dw_xpad, conv3x3_p1_3x32x32_to_16_dw_packed, conv3x3_p1_3x32x32_to_16_db, conv3x3_p1_3x32x32_to_16_dx_direct, conv3x3_p1_3x32x32_to_16_dx_direct_rows, conv3x3_p1_3x32x32_to_16_dx_direct_cols, relu_16x32x32_fwd, relu_16x32x32_dx, conv3x3_p1_16x32x32_to_16_fwd_pack, conv3x3_p1_16x32x32_to_16_fwd_direct, conv3x3_p1_16x32x32_to_16_fwd_direct_rows, conv3x3_p1_16x32x32_to_16_fwd_direct_cols, conv3x3_p1_16x32x32_to_16_dw_dypack, conv3x3_p1_16x32x32_to_16_dw_xpad, conv3x3_p1_16x32x32_to_16_dw_packed, conv3x3_p1_16x32x32_to_16_db, conv3x3_p1_16x32x32_to_16_dx_pack, conv3x3_p1_16x32x32_to_16_dx_direct, conv3x3_p1_16x32x32_to_16_dx_direct_rows, conv3x3_p1_16x32x32_to_16_dx_direct_cols, conv3x3_s2_p1_16x32x32_to_32_fwd_pack, conv3x3_s2_p1_16x32x32_to_32_fwd_direct, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols, conv3x3_s2_p1_16x32x32_to_32_dw_dypack, conv3x3_s2_p1_16x32x32_to_32_dw_xpad, conv3x3_s2_p1_16x32x32_to_32_dw_packed, conv3x3_s2_p1_16x32x32_to_32_db, conv3x3_s2_p1_16x32x32_to_32_dx_pack, conv3x3_s2_p1_16x32x32_to_32_dx_direct, conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows, conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols, relu_32x16x16_fwd, relu_32x16x16_dx, conv3x3_p1_32x16x16_to_32_fwd_pack, conv3x3_p1_32x16x16_to_32_fwd_direct, conv3x3_p1_32x16x16_to_32_fwd_direct_rows, conv3x3_p1_32x16x16_to_32_fwd_direct_cols, conv3x3_p1_32x16x16_to_32_dw_dypack, conv3x3_p1_32x16x16_to_32_dw_xpad, conv3x3_p1_32x16x16_to_32_dw_packed, conv3x3_p1_32x16x16_to_32_db, conv3x3_p1_32x16x16_to_32_dx_pack, conv3x3_p1_32x16x16_to_32_dx_direct, conv3x3_p1_32x16x16_to_32_dx_direct_rows, conv3x3_p1_32x16x16_to_32_dx_direct_cols, maxpool2x2_s2_32x16x16_fwd, maxpool2x2_s2_32x16x16_dx, conv1x1_32x8x8_to_64_fwd_pack, conv1x1_32x8x8_to_64_fwd_direct, conv1x1_32x8x8_to_64_dw_dypack, conv1x1_32x8x8_to_64_dw_packed, conv1x1_32x8x8_to_64_db, conv1x1_32x8x8_to_64_dx_pack, conv1x1_32x8x8_to_64_dx_direct, relu_64x8x8_fwd, relu_64x8x8_dx, global_avgpool_64x8x8_fwd, global_avgpool_64x8x8_dx, linear_64_to_10_fwd, linear_64_to_10_dw, linear_64_to_10_db, linear_64_to_10_dx, softmax_xent_8x10, sgd_19418, sgd_momentum_19418, adam_19418, adam_amsgrad_19418 } = wasmKernels(heap, pool);
+  const { conv3x3_p1_3x32x32_to_16_fwd_pack, conv3x3_p1_3x32x32_to_16_fwd_direct, conv3x3_p1_3x32x32_to_16_fwd_direct_rows, conv3x3_p1_3x32x32_to_16_fwd_direct_cols, conv3x3_p1_3x32x32_to_16_dw_dypack, conv3x3_p1_3x32x32_to_16_dw_xpad, conv3x3_p1_3x32x32_to_16_dw_packed, conv3x3_p1_3x32x32_to_16_db, conv3x3_p1_3x32x32_to_16_dx_direct, conv3x3_p1_3x32x32_to_16_dx_direct_rows, conv3x3_p1_3x32x32_to_16_dx_direct_cols, relu_16x32x32_fwd, relu_16x32x32_dx, conv3x3_p1_16x32x32_to_16_fwd_pack, conv3x3_p1_16x32x32_to_16_fwd_direct, conv3x3_p1_16x32x32_to_16_fwd_direct_rows, conv3x3_p1_16x32x32_to_16_fwd_direct_cols, conv3x3_p1_16x32x32_to_16_dw_dypack, conv3x3_p1_16x32x32_to_16_dw_xpad, conv3x3_p1_16x32x32_to_16_dw_packed, conv3x3_p1_16x32x32_to_16_db, conv3x3_p1_16x32x32_to_16_dx_pack, conv3x3_p1_16x32x32_to_16_dx_direct, conv3x3_p1_16x32x32_to_16_dx_direct_rows, conv3x3_p1_16x32x32_to_16_dx_direct_cols, conv3x3_s2_p1_16x32x32_to_32_fwd_pack, conv3x3_s2_p1_16x32x32_to_32_fwd_direct, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_rows, conv3x3_s2_p1_16x32x32_to_32_fwd_direct_cols, conv3x3_s2_p1_16x32x32_to_32_dw_dypack, conv3x3_s2_p1_16x32x32_to_32_dw_xpad, conv3x3_s2_p1_16x32x32_to_32_dw_packed, conv3x3_s2_p1_16x32x32_to_32_db, conv3x3_s2_p1_16x32x32_to_32_dx_pack, conv3x3_s2_p1_16x32x32_to_32_dx_direct, conv3x3_s2_p1_16x32x32_to_32_dx_direct_rows, conv3x3_s2_p1_16x32x32_to_32_dx_direct_cols, relu_32x16x16_fwd, relu_32x16x16_dx, conv3x3_p1_32x16x16_to_32_fwd_pack, conv3x3_p1_32x16x16_to_32_fwd_direct, conv3x3_p1_32x16x16_to_32_fwd_direct_rows, conv3x3_p1_32x16x16_to_32_fwd_direct_cols, conv3x3_p1_32x16x16_to_32_dw_dypack, conv3x3_p1_32x16x16_to_32_dw_xpad, conv3x3_p1_32x16x16_to_32_dw_packed, conv3x3_p1_32x16x16_to_32_db, conv3x3_p1_32x16x16_to_32_dx_pack, conv3x3_p1_32x16x16_to_32_dx_direct, conv3x3_p1_32x16x16_to_32_dx_direct_rows, conv3x3_p1_32x16x16_to_32_dx_direct_cols, maxpool2x2_s2_32x16x16_fwd, maxpool2x2_s2_32x16x16_dx, conv1x1_32x8x8_to_64_fwd_pack, conv1x1_32x8x8_to_64_fwd_direct, conv1x1_32x8x8_to_64_dw_dypack, conv1x1_32x8x8_to_64_dw_packed, conv1x1_32x8x8_to_64_db, conv1x1_32x8x8_to_64_dx_pack, conv1x1_32x8x8_to_64_dx_direct, relu_64x8x8_fwd, relu_64x8x8_dx, global_avgpool_64x8x8_fwd, global_avgpool_64x8x8_dx, linear_64_to_10_fwd_pack, linear_64_to_10_fwd, linear_64_to_10_dw, linear_64_to_10_db, linear_64_to_10_dx_pack, linear_64_to_10_dx, softmax_xent_8x10, sgd_19418, sgd_momentum_19418, adam_19418, adam_amsgrad_19418 } = wasmKernels(heap, pool);
   const seed = options.seed ?? 0;
   checkScalar('vgg_small.createWasmModel', 'options.seed', seed);
   const checkFinite = options.checkFinite ?? false;
@@ -688,6 +688,8 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
   const s_mix_dwDyPack = scratchF32.subarray(2048, 34816);
   const s_mix_dwPixels = scratchI32.subarray(0, 512);
   const s_mix_wpackT = scratchF32.subarray(34816, 36864);
+  const s_classifier_wpack = scratchF32.subarray(0, 1024);
+  const s_classifier_wpackT = scratchF32.subarray(1024, 1664);
   const dlogits = heap.f32(80);
   const lossOut = heap.f32(1);
   let lastLossFinite = true;
@@ -734,7 +736,8 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     global_avgpool_64x8x8_fwd(a11, a12);
     // flatten12: flatten is a view (y is x)
     // classifier: linear [8x64] -> [8x10]
-    linear_64_to_10_fwd(a12, w_classifier, b_classifier, a14);
+    linear_64_to_10_fwd_pack(w_classifier, s_classifier_wpack);
+    linear_64_to_10_fwd(a12, s_classifier_wpack, b_classifier, a14);
     return a14;
   }
 
@@ -742,7 +745,8 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // classifier: linear [8x64] -> [8x10]
     linear_64_to_10_dw(dOut, a12, gw_classifier);
     linear_64_to_10_db(dOut, gb_classifier);
-    linear_64_to_10_dx(dOut, w_classifier, d13);
+    linear_64_to_10_dx_pack(w_classifier, s_classifier_wpackT);
+    linear_64_to_10_dx(dOut, s_classifier_wpackT, d13);
     // flatten12: flatten is a view (dx is dy)
     // gap: global_avgpool [8x64x8x8] -> [8x64x1x1]
     global_avgpool_64x8x8_dx(d13, d11);
@@ -807,7 +811,8 @@ export function createWasmModel(options: WasmModelOptions = {}): WasmModel {
     // classifier: linear [8x64] -> [8x10]
     linear_64_to_10_dw(dOut, a12, gw_classifier);
     linear_64_to_10_db(dOut, gb_classifier);
-    linear_64_to_10_dx(dOut, w_classifier, d13);
+    linear_64_to_10_dx_pack(w_classifier, s_classifier_wpackT);
+    linear_64_to_10_dx(dOut, s_classifier_wpackT, d13);
     // flatten12: flatten is a view (dx is dy)
     // gap: global_avgpool [8x64x8x8] -> [8x64x1x1]
     global_avgpool_64x8x8_dx(d13, d11);

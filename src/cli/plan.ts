@@ -8,10 +8,10 @@ import { ConvgenError, EXIT_OK } from '../errors.ts';
 import { planModel, type PlanOptions } from '../plan/plan.ts';
 import { formatPlanTable } from '../plan/table.ts';
 import { wrapCell } from '../plan/fit.ts';
-import { scheduleModel } from '../plan/schedule.ts';
-import { formatConvSchedule } from '../plan/schedule-table.ts';
+import { scheduleLinear, scheduleModel } from '../plan/schedule.ts';
+import { formatConvSchedule, formatLinearSchedule } from '../plan/schedule-table.ts';
 import { loadModelFile } from '../spec/parse.ts';
-import type { ModelPlan } from '../plan/types.ts';
+import type { LinearLayerPlan, ModelPlan } from '../plan/types.ts';
 import { lowerModel } from '../kernels/index.ts';
 import { loadLimitsFile, type GpuLimits } from '../gpu/limits.ts';
 import { formatGpuSchedule, scheduleGpu, type GpuSchedule } from '../gpu/schedule.ts';
@@ -169,7 +169,9 @@ export async function planCommand(args: string[]): Promise<number> {
       const data = plans.map((p, i) => ({ plan: p, conv: schedules[i]!.layers }));
       process.stdout.write(JSON.stringify(data.length === 1 ? data[0] : data, null, 2) + '\n');
     } else {
-      process.stdout.write(fitLines(plans.map((p, i) => `${formatPlanTable(p, { width })}\n${formatConvSchedule(schedules[i]!, { width })}`).join('\n'), width));
+      // wasm: the linear layers' schedule too (an inference build: their forwards only)
+      const linear = (p: ModelPlan) => (target === 'wasm' ? `\n${formatLinearSchedule(p.layers.filter((l): l is LinearLayerPlan => l.type === 'linear').map((l) => scheduleLinear(l, 'wasm')), { width, inference: p.inference })}` : '');
+      process.stdout.write(fitLines(plans.map((p, i) => `${formatPlanTable(p, { width })}\n${formatConvSchedule(schedules[i]!, { width })}${linear(p)}`).join('\n'), width));
     }
     return EXIT_OK;
   }

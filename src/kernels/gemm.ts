@@ -34,7 +34,8 @@ export interface GemmSpec {
   readonly red: readonly GemmRedDim[];
   /** A[m, r] at offset + sum(batch * a) + m * mStride + sum(red * a) (offset: 0 unless given) */
   readonly a: { readonly buf: string; readonly mStride: number; readonly offset?: number };
-  readonly b: { readonly buf: string; readonly nStride: number; readonly offset?: number };
+  /** blockStride: B's column block at n0 starts at n0 * blockStride (packed column panels; default nStride) */
+  readonly b: { readonly buf: string; readonly nStride: number; readonly offset?: number; readonly blockStride?: number };
   /** accumulate: C += A · B (a split reduction's later blocks) rather than C = */
   readonly c: { readonly buf: string; readonly mStride: number; readonly nStride: number; readonly offset?: number; readonly accumulate?: boolean };
   /** bias[n] at offset + sum(batch * bias) + n * nStride */
@@ -59,7 +60,7 @@ export function gemmStmts(s: GemmSpec): Stmt[] {
     }
     const init = (i: number, j: number) => (s.c.accumulate ? load(s.c.buf, cIdx(i, j)) : s.bias ? v(`bv${id}_${j}`) : f32(0));
     for (let i = 0; i < bm; i++) for (let j = 0; j < bn; j++) st.push(var_(acc(i, j), init(i, j)));
-    st.push(let_(`ai${id}`, add(v('ab'), mul(m0, s.a.mStride))), let_(`bi${id}`, add(v('bb'), mul(n0, s.b.nStride))));
+    st.push(let_(`ai${id}`, add(v('ab'), mul(m0, s.a.mStride))), let_(`bi${id}`, add(v('bb'), mul(n0, s.b.blockStride ?? s.b.nStride))));
     // the reduction nest: each level offsets A and B by its stride
     const nest = (level: number, aIdx: Expr, bIdx: Expr): Stmt[] => {
       if (level === s.red.length) {

@@ -6,7 +6,7 @@ import type { ConvLayerPlan, ConvTransposeLayerPlan, LayerPlan, ModelPlan } from
 import { numel } from '../plan/types.ts';
 import type { BufferSlot, CounterSlot, LayerProgram, ModelProgram, OptimizerKernels, ParamSlot } from './types.ts';
 import { lowerConv } from './conv.ts';
-import { scheduleConv, type ModelSchedule, type ScheduleTarget } from '../plan/schedule.ts';
+import { scheduleConv, scheduleLinear, type ModelSchedule, type ScheduleTarget } from '../plan/schedule.ts';
 import { lowerActivation } from './activation.ts';
 import { lowerFlatten } from './flatten.ts';
 import { lowerPool } from './pool.ts';
@@ -70,7 +70,7 @@ export function lowerLayer(layer: LayerPlan, opts: LowerOptions = {}): LayerProg
     case 'global_avgpool':
       return lowerPool(layer);
     case 'linear':
-      return lowerLinear(layer, opts.target === 'wgsl' ? splitLinear(layer, opts.limits ?? DEFAULT_LIMITS) : null);
+      return lowerLinear(layer, opts.target === 'wgsl' ? splitLinear(layer, opts.limits ?? DEFAULT_LIMITS) : null, scheduleLinear(layer, opts.target ?? 'ts'));
     case 'upsample_nearest2d':
       return lowerUpsampleNearest(layer);
     case 'upsample_bilinear2d':

@@ -1,7 +1,7 @@
 // a conv schedule -> text table, one row per kernel role: what `convgen plan --target ts|wgsl|wasm`
 // prints beside the plan (Halide's print_loop_nest: what will run, before it runs).
 
-import type { ConvKernelSchedule, ModelSchedule } from './schedule.ts';
+import type { ConvKernelSchedule, LinearLayerSchedule, ModelSchedule } from './schedule.ts';
 import { render as renderTable } from './table.ts';
 import { fitTable, type FitColumn } from './fit.ts';
 
@@ -52,6 +52,25 @@ export function formatConvSchedule(s: ModelSchedule, options: { width?: number }
   const rows: string[][] = [['layer', 'kernel', 'algorithm', 'block', 'schedule']];
   for (const l of s.layers) {
     l.kernels.forEach((k, i) => rows.push([i === 0 ? l.layer : '', k.role, k.algorithm, blockCell(s.target, k), detailCell(s.target, k)]));
+  }
+  const table = options.width === undefined ? renderTable(rows, [false, false, false, false, false]) : fitTable(COLUMNS, rows.slice(1), { width: options.width, style: 'markdown' });
+  return [title, '', ...table].join('\n') + '\n';
+}
+
+/**
+ * the linear layers' schedule on the wasm target (the other targets read W in place with the
+ * GEMM's default block): one row per GEMM, the same columns as the conv table
+ */
+export function formatLinearSchedule(ls: readonly LinearLayerSchedule[], options: { width?: number; inference?: boolean } = {}): string {
+  const title = `linear schedule (target wasm)`;
+  if (ls.length === 0) return `${title}: no linear layers\n`;
+  const rows: string[][] = [['layer', 'kernel', 'algorithm', 'block', 'schedule']];
+  const block = (b: readonly number[] | null) => (b ? `${b[0]}x${b[1]} GEMM` : '4x4 GEMM');
+  for (const l of ls) {
+    rows.push([l.layer, 'forward', 'gemm', block(l.fwdBlock), l.packed ? 'W packed per call into column panels [O/bn][I][bn], n-blocks outside' : 'W in place']);
+    if (options.inference) continue;
+    rows.push(['', 'gradInput', 'gemm', block(l.dxBlock), l.dxPacked ? "W's columns packed per call into panels [I/bn][O][bn], n-blocks outside" : 'W in place']);
+    rows.push(['', 'gradWeight', 'gemm', block(l.dwBlock), '']);
   }
   const table = options.width === undefined ? renderTable(rows, [false, false, false, false, false]) : fitTable(COLUMNS, rows.slice(1), { width: options.width, style: 'markdown' });
   return [title, '', ...table].join('\n') + '\n';

@@ -409,3 +409,55 @@ export function scheduleModel(plan: ModelPlan, target: ScheduleTarget, overrides
   // an inference build runs the forward kernels only
   return { model: plan.name, target, layers: plan.inference ? layers.map((l) => ({ ...l, kernels: l.kernels.filter((k) => k.role === 'forward') })) : layers };
 }
+
+// ---- linear layers --------------------------------------------------------------------------
+
+/**
+ * a linear layer's GEMMs on one target (kernels/linear.ts). ts and wgsl: W read in place
+ * (the forward's B[i, o] = w[o * I + i], stride I along the output features) and the GEMM
+ * builder's default 4x4 block. wasm: the forward packs W per call into Wᵀ [I][O] (weights
+ * change every step) so that B is contiguous along the output features and its columns are
+ * f32x4, and all three GEMMs take WASM_LINEAR_BLOCK
+ */
+export interface LinearLayerSchedule {
+  readonly layer: string;
+  readonly target: ScheduleTarget;
+  /**
+   * forward: W copied per call into a scratch of column panels [O / bn][I][bn] (bn: the
+   * forward block's columns; the last panel padded), so each GEMM block reads bn contiguous
+   * output features per reduction step, one sequential stream
+   */
+  readonly packed: boolean;
+  /** dx: W's columns copied per call into panels [I / bn][O][bn] (bn: the dx block's columns) and read from there; absent: W in place */
+  readonly dxPacked?: boolean;
+  /** the register blocks [rows, columns] of the forward, dx and dW GEMMs (null: the GEMM builder's default) */
+  readonly fwdBlock: readonly number[] | null;
+  readonly dxBlock: readonly number[] | null;
+  readonly dwBlock: readonly number[] | null;
+}
+
+/**
+ * the wasm linear forward's and dW's GEMM block: 4 rows x 8 columns (2 f32x4 per row, B
+ * contiguous); dx keeps the 4x4 default. Measured (bench/wasm-linear.ts, one process, load
+ * 2.2), ms in place 4x4 -> packed 4x8: forward LeNet f5 (400->120, batch 32) 0.336 -> 0.093,
+ * 4096->4096 batch 8 30.6 -> 28.3, batch 32 126 -> 47; dW 0.122 -> 0.110, 12.4 -> 9.7, 62 -> 41;
+ * dx at 4x8 on W in place 0.102 -> 0.098 but 82 -> 98 and 345 -> 393 (its B, W [O][I], is
+ * read in column panels 16 KB apart); on W's column panels (dxPacked, with the forward's batch
+ * rule) 0.107 -> 0.096, 82 -> 54, 320 -> 78 (load 4.4); batch 1 48 against 40 in place (the copy)
+ */
+export const WASM_LINEAR_BLOCK = [4, 8] as const;
+
+/**
+ * the batch from which the wasm forward and dx pack W: each copy reads and writes every weight once
+ * for batch x weights multiply-adds, so a GEMV (batch 1: VGG-16's and AlexNet's examples)
+ * reads W in place
+ */
+export const WASM_LINEAR_PACK_MIN_BATCH = 4;
+
+/** a linear layer's schedule on a target */
+export function scheduleLinear(layer: { readonly name: string; readonly batch: number }, target: ScheduleTarget): LinearLayerSchedule {
+  if (target !== 'wasm') return { layer: layer.name, target, packed: false, fwdBlock: null, dxBlock: null, dwBlock: null };
+  const b = [...WASM_LINEAR_BLOCK];
+  const packed = layer.batch >= WASM_LINEAR_PACK_MIN_BATCH;
+  return { layer: layer.name, target, packed, dxPacked: packed, fwdBlock: b, dxBlock: packed ? b : null, dwBlock: b };
+}
