@@ -213,6 +213,11 @@ export function gatherIndex(s: GatherSpec) {
  */
 export function gatherBlocked(s: GatherSpec): DirectParts {
   const { h, wAxis } = s;
+  // a packed gather over few reduction channels (a 1-channel input: a one-step loop per kernel
+  // row, which stays scalar) whose kernel rows' taps step evenly fuses its kernel rows: one loop
+  // over (kernel row, channel) pairs, in the interior and at each border row's constant row
+  const rowStep = evenSteps(h.taps);
+  const fusesRows = s.channelsInner === true && s.redPer < FUSE_ROWS_BELOW && h.taps.length > 1 && rowStep !== null;
   const ix = gatherIndex(s);
 
   /**
@@ -279,15 +284,11 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
       }
       return st;
     };
-    // few reduction channels (a 1-channel input: a one-step loop per kernel row, which stays
-    // scalar): where no row is checked and the kernel rows' taps step evenly, one loop over
-    // (kernel row, channel) pairs instead
-    const rowStep = evenSteps(h.taps);
-    // a border row at a constant row (fusedBorderRows below) fuses the kernel rows that read
+    // fused kernel rows (fusesRows above) where no row is checked; a border row at a constant row (fusedBorderRows below) fuses the kernel rows that read
     // inside the input there: a contiguous run of taps (each tap's valid rows are an interval
     // moving evenly with the tap), so no row is checked in either case
     const rowTaps = rowSet === null ? h.taps : rowSet.min === rowSet.max && th.k === 'const' ? h.taps.filter((tp) => th.v >= tp.lo && th.v < tp.hi) : [];
-    const fuseRows = s.channelsInner === true && s.redPer < FUSE_ROWS_BELOW && h.taps.length > 1 && rowStep !== null && rowTaps.length > 0;
+    const fuseRows = fusesRows && rowStep !== null && rowTaps.length > 0;
     if (fuseRows) {
       const t0 = rowTaps[0]!;
       const ts = s.tapStride ?? 1;
@@ -419,9 +420,9 @@ export function gatherBlocked(s: GatherSpec): DirectParts {
   const interior = (o0: Expr, bo: number): Stmt[] =>
     h.hi > h.lo && full > 0 ? [parallel('th', h.lo, h.hi, (th) => [...rowStart(th, o0), fullBlocks(th, null, o0, bo)])] : [];
 
-  // a packed gather over few reduction channels fuses its kernel rows (block above): each
-  // border row at its constant row, the kernel rows inside the input known, no checks
-  const fusedBorderRows = s.channelsInner === true && s.redPer < FUSE_ROWS_BELOW && h.taps.length > 1 && evenSteps(h.taps) !== null;
+  // fused kernel rows (fusesRows): each border row at its constant row, the kernel rows inside
+  // the input known, no checks
+  const fusedBorderRows = fusesRows;
   const borderRows = Array.from({ length: h.T }, (_, t) => t).filter((t) => t < h.lo || t >= h.hi);
 
   /** border rows x full blocks: row checks only */

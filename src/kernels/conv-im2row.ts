@@ -24,6 +24,7 @@ import { accum, add, and, buf, f32, ge, i32, if_, kernel, let_, load, loop, lt, 
 import { convForwardAxes, convGradInputAxes, type Axis, type Tap } from '../plan/conv-axes.ts';
 import { gemmStmts, type GemmSpec } from './gemm.ts';
 import { ROLE_TAG } from './names.ts';
+import { checks } from './conv-direct.ts';
 import type { PixelSchedule } from '../plan/schedule.ts';
 
 export interface Im2rowCalls {
@@ -76,7 +77,8 @@ export function im2rowStmts(c: ConvGeometry, inp: string, rowStride?: number, pi
     taps.map(({ kcol, th, tw }) => {
       const put = (value: Expr) => store(cols, add(at, kcol), value);
       if (!th || !tw) return put(f32(0));
-      const inside = and(...(th.lo > 0 ? [ge(oh, th.lo)] : []), ...(th.hi < h.T ? [lt(oh, th.hi)] : []), ...(tw.lo > 0 ? [ge(ow, tw.lo)] : []), ...(tw.hi < w.T ? [lt(ow, tw.hi)] : []));
+      // the taps' valid ranges over every output position (conv-direct.ts checks, as tapCond)
+      const inside = and(...checks(oh, { min: 0, max: h.T - 1 }, th), ...checks(ow, { min: 0, max: w.T - 1 }, tw));
       const value = load(inp, add(add(v('src'), mul(add(mul(oh, c.strideH), th.off), c.inW)), add(mul(ow, c.strideW), tw.off)));
       if (inside.k === 'const') return put(value);
       return pixels === 'invocations' ? if_(inside, [put(value)], [put(f32(0))]) : put(select(inside, value, f32(0)));
