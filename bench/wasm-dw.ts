@@ -27,25 +27,7 @@ import { lowerModel } from '../src/kernels/index.ts';
 import { emitWasmFiles } from '../src/emit/wasm.ts';
 import { writeOutputAtomic } from '../src/emit/write.ts';
 import { createModel } from '../generated/lenet5/index.ts';
-
-const arg = (name: string, fallback: string): string => {
-  const i = process.argv.indexOf(name);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-};
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-/** samples of `fn` for about `ms` milliseconds (after one warm-up call) */
-function samples(fn: () => void, ms: number): number[] {
-  fn();
-  const out: number[] = [];
-  const end = performance.now() + ms;
-  while (performance.now() < end || out.length < 3) {
-    const t = performance.now();
-    fn();
-    out.push(performance.now() - t);
-  }
-  return out;
-}
+import { arg, median, samples } from './quick.ts';
 
 const rounds = Number(arg('--rounds', '4'));
 

@@ -10,11 +10,7 @@ import { numel } from '../src/plan/types.ts';
 import { wasmConvRunner } from './ours-wasm.ts';
 import { wasmCalibrationTask } from './wasm-gemm.ts';
 import { tfConvOps, useBackend } from './peers/tfjs.ts';
-
-const arg = (name: string, fallback: string): string => {
-  const i = process.argv.indexOf(name);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-};
+import { arg } from './quick.ts';
 
 /** the fastest of n calls after one warm-up, in ms */
 function best(fn: () => void, n: number): number {

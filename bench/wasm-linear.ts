@@ -12,23 +12,8 @@ import type { LinearLayerPlan } from '../src/plan/types.ts';
 import { scheduleLinear, type LinearLayerSchedule } from '../src/plan/schedule.ts';
 import { encodeModule } from '../src/wasm/encode.ts';
 import { instantiate, kernelModule } from '../src/wasm/run.ts';
+import { arg, median, samples } from './quick.ts';
 
-const arg = (name: string, fallback: string): string => {
-  const i = process.argv.indexOf(name);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-};
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-function samples(fn: () => void, ms: number): number[] {
-  fn();
-  const out: number[] = [];
-  const end = performance.now() + ms;
-  while (performance.now() < end || out.length < 3) {
-    const t = performance.now();
-    fn();
-    out.push(performance.now() - t);
-  }
-  return out;
-}
 const rounds = Number(arg('--rounds', '4'));
 const forced = process.argv.includes('--block') ? arg('--block', '4,8').split(',').map(Number) : null;
 
