@@ -10,6 +10,7 @@
 //   relaxed:    20 <local, LEB128> | fd 85 02 | 01 01 01
 
 import type { Instr, ModuleDef } from './instr.ts';
+import { vecMulAdd } from '../render/wat.ts';
 
 const MUL = [0xfd, 0xe6, 0x01];
 const ADD = [0xfd, 0xe4, 0x01];
@@ -69,8 +70,9 @@ export function relaxedModule(m: ModuleDef): ModuleDef {
       const ins = body[i]!;
       const acc = body[i + 1];
       if (ins.op === 'f32x4.mul' && 'fma' in ins && ins.fma) {
-        if (acc?.op !== 'local.get' || body[i + 2]?.op !== 'f32x4.add') throw new Error('relax: a multiply-add marked fma is not mul, local.get, add');
-        out.push(acc, { op: 'f32x4.relaxed_madd' }, { op: 'nop' }, { op: 'nop' }, { op: 'nop' });
+        if (acc?.op !== 'local.get' || !('name' in acc) || body[i + 2]?.op !== 'f32x4.add') throw new Error('relax: a multiply-add marked fma is not mul, local.get, add');
+        // the renderer's own relaxed form of the update (what it writes under schedule fma)
+        out.push(...vecMulAdd(acc.name, true));
         i += 2;
       } else out.push(ins);
     }
